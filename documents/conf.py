@@ -1,0 +1,40 @@
+"""The app's tunables: defaults here, overridden by `settings.COLLAB`, read lazily."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    # Largest WebSocket frame accepted; Daphne's own limit is raised to match.
+    "MAX_FRAME_BYTES": 2 * 1024 * 1024,
+    # Sustained document updates per second per connection (token bucket, burst x2).
+    "MAX_UPDATES_PER_SECOND": 200,
+    # Open sockets per document across the process.
+    "MAX_CONNECTIONS_PER_DOCUMENT": 200,
+    # Encoded size of a document (snapshot plus log) past which updates are refused.
+    "MAX_DOCUMENT_BYTES": 64 * 1024 * 1024,
+    # The log is folded into a snapshot past either threshold.
+    "COMPACT_AFTER_UPDATES": 500,
+    "COMPACT_AFTER_BYTES": 1024 * 1024,
+    # Snapshots kept as version history: every labelled one, the newest N, and
+    # one per hour for older ones.
+    "KEEP_RECENT_SNAPSHOTS": 20,
+    # Each server process announces itself on every open document this often;
+    # peers forget its users after PRESENCE_EXPIRY_SECONDS of silence.
+    "HEARTBEAT_SECONDS": 1.0,
+    "PRESENCE_EXPIRY_SECONDS": 3.5,
+    # Awareness changes are gathered for this long and sent as one frame.
+    "AWARENESS_FLUSH_SECONDS": 0.05,
+    # A room with no local connections is kept warm this long before closing.
+    "ROOM_IDLE_SECONDS": 5.0,
+}
+
+
+def get(name: str) -> Any:
+    """The current value of one tunable."""
+    overrides: dict[str, Any] = getattr(settings, "COLLAB", {})
+    if name in overrides:
+        return overrides[name]
+    return DEFAULTS[name]

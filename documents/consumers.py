@@ -1,0 +1,130 @@
+"""The WebSocket consumer: one editor's socket on one document."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+from uuid import UUID
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from documents import conf, protocol, store
+from documents.close_codes import CloseCode
+from documents.identity import identity
+from documents.models import Role
+from documents.permissions import can_write, document_role
+from documents.registry import registry
+from documents.rooms import DocumentTooLarge, InvalidUpdate, Room
+
+logger = logging.getLogger(__name__)
+
+
+class DocumentConsumer(AsyncWebsocketConsumer):
+    """Authorize, join the document's room, and hand it each decoded frame."""
+
+    room: Room | None = None
+    role: Role | None = None
+    user_id: int | None = None
+    identity: dict[str, Any]
+
+    async def connect(self) -> None:
+        """Refuse before joining anything; otherwise accept and greet."""
+        user = self.scope["user"]
+        self.user_id = user.pk
+        self.identity = {}
+        self._allowance = 0.0
+        self._refilled = time.monotonic()
+        if not user.is_authenticated:
+            return await self._refuse(CloseCode.NOT_AUTHENTICATED, "log in to open documents")
+        document_id = UUID(self.scope["url_route"]["kwargs"]["document_id"])
+        document, role = await database_sync_to_async(document_role)(user, document_id)
+        if document is None:
+            return await self._refuse(CloseCode.NOT_FOUND, "no such document")
+        if role is None:
+            return await self._refuse(CloseCode.FORBIDDEN, "you have no access to this document")
+        self.role = role
+        self.identity = identity(user)
+        rooms = registry()
+        room = rooms.rooms.get(document_id)
+        if room and len(room.connections) >= conf.get("MAX_CONNECTIONS_PER_DOCUMENT"):
+            return await self._refuse(CloseCode.ROOM_FULL, "too many editors on this document")
+        await self.accept()
+        try:
+            self.room = await rooms.join(document_id, self)
+        except store.LoadError:
+            logger.exception("document=%s could not be loaded", document_id)
+            await self.close(CloseCode.SERVER_ERROR, "document could not be loaded")
+
+    async def _refuse(self, code: CloseCode, reason: str) -> None:
+        # A close before accept reaches the browser as a bare HTTP 403; accept
+        # only to say why, in the protocol's own permission-denied message.
+        logger.info("refused socket code=%d reason=%s path=%s", code, reason, self.scope["path"])
+        await self.accept()
+        await self.send(bytes_data=protocol.encode_permission_denied(reason))
+        await self.close(code, reason)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Decode one frame and hand it to the room; bad input closes this socket only."""
+        if self.room is None:
+            return
+        if bytes_data is None:
+            return await self._reject(CloseCode.UNSUPPORTED_DATA, "binary frames only")
+        if len(bytes_data) > conf.get("MAX_FRAME_BYTES"):
+            return await self._reject(CloseCode.TOO_LARGE, "frame too large")
+        try:
+            message = protocol.decode(bytes_data)
+            await self._dispatch(message)
+        except protocol.ProtocolError as exc:
+            await self._reject(CloseCode.BAD_FRAME, f"bad frame: {exc}")
+        except InvalidUpdate as exc:
+            await self._reject(CloseCode.INVALID_UPDATE, f"invalid update: {exc}")
+        except DocumentTooLarge as exc:
+            await self._reject(CloseCode.TOO_LARGE, str(exc))
+
+    async def _dispatch(self, message: protocol.Message) -> None:
+        room = self.room
+        assert room is not None
+        if isinstance(message, protocol.SyncStep1):
+            await room.sync_step1(self, message.state_vector)
+        elif isinstance(message, protocol.SyncStep2 | protocol.SyncUpdate):
+            if not can_write(self.role):
+                await self.send(bytes_data=protocol.encode_permission_denied("read-only access"))
+                return
+            if not self._take_token():
+                await self._reject(CloseCode.RATE_LIMITED, "too many updates per second")
+                return
+            await room.update(self, message.update)
+        elif isinstance(message, protocol.AwarenessMessage):
+            await room.awareness(self, message.payload)
+        elif isinstance(message, protocol.QueryAwareness):
+            await room.query_awareness(self)
+        # An auth message from a client means nothing to the server.
+
+    def _take_token(self) -> bool:
+        """Token bucket: a sustained rate with bursts of twice that."""
+        rate = conf.get("MAX_UPDATES_PER_SECOND")
+        now = time.monotonic()
+        self._allowance = min(2 * rate, self._allowance + (now - self._refilled) * rate)
+        self._refilled = now
+        if self._allowance < 1:
+            return False
+        self._allowance -= 1
+        return True
+
+    async def _reject(self, code: CloseCode, reason: str) -> None:
+        logger.warning(
+            "closing socket code=%d user=%s path=%s: %s", code, self.user_id, self.scope["path"], reason
+        )
+        await self.close(code, reason[:120])
+
+    async def disconnect(self, code: int) -> None:
+        """Leave the room; peers learn at once that this editor is gone."""
+        if self.room is not None:
+            room, self.room = self.room, None
+            await registry().leave(room, self)
+
+    async def send_frame(self, frame: bytes) -> None:
+        """Called by the room to deliver a frame to this editor."""
+        await self.send(bytes_data=frame)

@@ -1,0 +1,29 @@
+"""How a user appears to others: display name and a stable colour, decided server-side."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+# Readable on white, distinct from each other.
+PALETTE = (
+    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#0f9aa8",
+    "#d6338a", "#6b8e23", "#9a6324", "#800000", "#1f6f8b", "#5b3cc4",
+)
+
+
+def display_name(user: Any) -> str:
+    """The name shown on carets and avatars."""
+    full = user.get_full_name() if hasattr(user, "get_full_name") else ""
+    return str(full or user.get_username())
+
+
+def user_color(user: Any) -> str:
+    """A colour that stays the same for the user across sessions and processes."""
+    digest = hashlib.sha256(f"user:{user.pk}".encode()).digest()
+    return PALETTE[digest[0] % len(PALETTE)]
+
+
+def identity(user: Any) -> dict[str, Any]:
+    """The `user` field of the user's awareness state."""
+    return {"id": user.pk, "name": display_name(user), "color": user_color(user)}

@@ -1,0 +1,112 @@
+"""Documents, their append-only update log, and snapshots."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    EDITOR = "editor", "Editor"
+    VIEWER = "viewer", "Viewer"
+
+
+class DocumentQuerySet(models.QuerySet["Document"]):
+    def visible_to(self, user: Any) -> DocumentQuerySet:
+        """Documents the user owns or has been given a role on."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(Q(owner=user) | Q(memberships__user=user)).distinct()
+
+
+class Document(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    title = models.CharField(max_length=200, default="Untitled document")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="owned_documents"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Bookkeeping of the log, only ever changed with this row locked: the
+    # sequence of the newest update, the sequence the newest snapshot covers,
+    # and the bytes of log written since that snapshot.
+    last_seq = models.BigIntegerField(default=0)
+    snapshot_seq = models.BigIntegerField(default=0)
+    log_bytes = models.BigIntegerField(default=0)
+
+    objects = DocumentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def group_name(self) -> str:
+        """The Channels group every server process with this document open joins."""
+        return f"document.{self.id.hex}"
+
+
+class DocumentUpdate(models.Model):
+    """One accepted Yjs update; `seq` orders a document's log without gaps."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="updates")
+    seq = models.BigIntegerField()
+    data = models.BinaryField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["document", "seq"], name="update_seq_unique_per_document")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_id}#{self.seq}"
+
+
+class Snapshot(models.Model):
+    """The whole document encoded as one Yjs update, covering the log up to `seq`."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="snapshots")
+    seq = models.BigIntegerField()
+    data = models.BinaryField()
+    label = models.CharField(max_length=200, blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-seq", "-id"]
+        indexes = [models.Index(fields=["document", "-seq"], name="snapshot_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.document_id}@{self.seq}"
+
+
+class Membership(models.Model):
+    """A role on a document granted to a user other than its owner."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.EDITOR)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["document", "user"], name="one_role_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.role} on {self.document_id}"

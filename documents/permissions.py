@@ -1,0 +1,36 @@
+"""Who may do what with a document: one rule, used by every path."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from documents.models import Document, Membership, Role
+
+WRITE_ROLES = frozenset({Role.OWNER, Role.EDITOR})
+
+
+def role_for(user: Any, document: Document) -> Role | None:
+    """The user's role on the document, or None for a stranger."""
+    if not user.is_authenticated:
+        return None
+    if document.owner_id == user.pk:
+        return Role.OWNER
+    role = (
+        Membership.objects.filter(document=document, user_id=user.pk)
+        .values_list("role", flat=True)
+        .first()
+    )
+    return Role(role) if role else None
+
+
+def document_role(user: Any, document_id: UUID) -> tuple[Document | None, Role | None]:
+    """The document (None if it does not exist) and the user's role on it."""
+    document = Document.objects.filter(pk=document_id).only("id", "owner_id", "title").first()
+    if document is None:
+        return None, None
+    return document, role_for(user, document)
+
+
+def can_write(role: Role | None) -> bool:
+    return role in WRITE_ROLES

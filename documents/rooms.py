@@ -1,0 +1,409 @@
+"""A room: one open document in one server process.
+
+The room holds the document's committed content (a pycrdt Doc), the sequence
+number of the last update it delivered, the local connections, and the
+document's awareness. It joins the document's Channels group once for the
+whole process, so an update costs one channel-layer message per process, not
+one per editor; local editors are served directly.
+
+Every update reaches editors in sequence order through one task (`_run`):
+updates this process committed, and updates other processes announced on the
+group. A jump in the sequence means the channel layer dropped something; the
+room reads the missing updates from the database before going on. Heartbeats
+carry each process's last sequence too, so a dropped final update is healed
+within a heartbeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import UUID
+
+from channels.db import database_sync_to_async
+from channels.layers import BaseChannelLayer
+from pycrdt import Doc
+
+from documents import conf, protocol, store
+from documents.presence import Presence
+from documents.protocol import AwarenessEntry
+from documents.writer import Writer
+
+logger = logging.getLogger(__name__)
+
+
+class Connection(Protocol):
+    """What a room needs from a local editor's socket."""
+
+    user_id: int | None
+    identity: dict[str, Any]
+
+    async def send_frame(self, frame: bytes) -> None: ...
+
+
+class InvalidUpdate(ValueError):
+    """An update pycrdt cannot decode."""
+
+
+class DocumentTooLarge(ValueError):
+    """Accepting the update would take the document past its size limit."""
+
+
+def validate_update(update: bytes) -> None:
+    """Raise InvalidUpdate unless pycrdt can integrate the update."""
+    try:
+        Doc().apply_update(update)
+    except Exception as exc:
+        raise InvalidUpdate(str(exc)) from None
+
+
+@dataclass(frozen=True, slots=True)
+class _Committed:
+    seq: int
+    update: bytes
+    sender: Connection | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Announced:
+    seq: int
+    update: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Behind:
+    seq: int  # another process has delivered up to here
+
+
+@dataclass(frozen=True, slots=True)
+class _Reload:
+    pass
+
+
+_Event = _Committed | _Announced | _Behind | _Reload
+
+
+class Room:
+    def __init__(
+        self, document_id: UUID, layer: BaseChannelLayer, writer: Writer, on_idle: Callable[[Room], None]
+    ) -> None:
+        self.document_id = document_id
+        self.group = f"document.{document_id.hex}"
+        self.layer = layer
+        self.writer = writer
+        self.doc = Doc()
+        self.last_seq = 0
+        self.size = 0
+        self.connections: set[Connection] = set()
+        self.presence = Presence()
+        self.channel = ""
+        self.healed = 0
+        self._on_idle = on_idle
+        self._inbox: asyncio.Queue[_Event] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._to_local: dict[int, AwarenessEntry] = {}
+        self._to_group: dict[int, AwarenessEntry] = {}
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._idle_handle: asyncio.TimerHandle | None = None
+        self.closed = False
+
+    # -- lifecycle ------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Join the group, then load: nothing committed in between can be missed."""
+        self.channel = await self.layer.new_channel("room.")
+        await self.layer.group_add(self.group, self.channel)
+        self._tasks.append(asyncio.create_task(self._listen()))
+        try:
+            loaded = await database_sync_to_async(store.load)(self.document_id)
+        except BaseException:
+            await self.close()
+            raise
+        if loaded.update != store.EMPTY_UPDATE:
+            self.doc.apply_update(loaded.update)
+        self.last_seq = loaded.last_seq
+        self.size = loaded.size
+        self._tasks.append(asyncio.create_task(self._run()))
+        self._tasks.append(asyncio.create_task(self._heartbeat()))
+        await self._group_send({"type": "room.hello", "origin": self.channel})
+
+    async def close(self) -> None:
+        """Leave the group and stop; peers elsewhere drop this process's users."""
+        if self.closed:
+            return
+        self.closed = True
+        for handle in (self._flush_handle, self._idle_handle):
+            if handle:
+                handle.cancel()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.channel:
+            try:
+                await self._group_send({"type": "room.bye", "origin": self.channel})
+                await self.layer.group_discard(self.group, self.channel)
+            except Exception:
+                logger.warning("room %s left its group uncleanly", self.document_id, exc_info=True)
+
+    async def join(self, conn: Connection) -> None:
+        """Greet a new editor: our state vector, then everyone's awareness."""
+        if self._idle_handle:
+            self._idle_handle.cancel()
+            self._idle_handle = None
+        self.connections.add(conn)
+        await conn.send_frame(protocol.encode_sync_step1(self.doc.get_state()))
+        states = self.presence.snapshot()
+        if states:
+            await conn.send_frame(
+                protocol.encode_awareness(protocol.encode_awareness_entries(states))
+            )
+
+    async def leave(self, conn: Connection) -> None:
+        """Tell everyone at once that the editor's carets are gone."""
+        self.connections.discard(conn)
+        gone = self.presence.remove_owner(conn)
+        if gone:
+            self._queue_awareness(gone, to_group=True)
+            await self._flush_awareness()
+        if not self.connections and not self.closed:
+            self._idle_handle = asyncio.get_running_loop().call_later(
+                conf.get("ROOM_IDLE_SECONDS"), self._on_idle, self
+            )
+
+    # -- messages from local editors -------------------------------------------
+
+    async def sync_step1(self, conn: Connection, state_vector: bytes) -> None:
+        """Answer with exactly the committed content the editor lacks."""
+        try:
+            diff = self.doc.get_update(state_vector)
+        except Exception:
+            raise InvalidUpdate("state vector cannot be decoded") from None
+        await conn.send_frame(protocol.encode_sync_step2(diff))
+
+    async def update(self, conn: Connection, update: bytes) -> int | None:
+        """Persist an editor's update, then relay it; returns its sequence number."""
+        validate_update(update)
+        if update == store.EMPTY_UPDATE:
+            return None
+        if self.size + len(update) > conf.get("MAX_DOCUMENT_BYTES"):
+            raise DocumentTooLarge(f"document would exceed {conf.get('MAX_DOCUMENT_BYTES')} bytes")
+        self.size += len(update)
+        pending = store.Pending(self.document_id, update, conn.user_id)
+        return await self.writer.append(
+            pending, lambda seq: self._inbox.put_nowait(_Committed(seq, update, conn))
+        )
+
+    async def awareness(self, conn: Connection, payload: bytes) -> None:
+        """Take the editor's own awareness states, stamped with its server-side identity."""
+        changed = self.presence.apply(conn, protocol.decode_awareness(payload), conn.identity)
+        if changed:
+            self._queue_awareness(changed, to_group=True)
+
+    async def query_awareness(self, conn: Connection) -> None:
+        states = self.presence.snapshot()
+        await conn.send_frame(protocol.encode_awareness(protocol.encode_awareness_entries(states)))
+
+    def users(self) -> list[dict[str, Any]]:
+        """Everyone in the document, on any process."""
+        return self.presence.users()
+
+    # -- ordered delivery -----------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            event = await self._inbox.get()
+            try:
+                await self._handle(event)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("room %s failed to handle %s", self.document_id, type(event).__name__)
+
+    async def _handle(self, event: _Event) -> None:
+        if isinstance(event, _Reload):
+            await self._heal(reload=True)
+            return
+        if event.seq <= self.last_seq:
+            return
+        if isinstance(event, _Behind) or event.seq > self.last_seq + 1:
+            await self._heal()
+            if isinstance(event, _Behind) or event.seq <= self.last_seq:
+                return
+        self._apply(event.seq, event.update)
+        frame = protocol.encode_sync_update(event.update)
+        sender = event.sender if isinstance(event, _Committed) else None
+        await self._deliver(frame, exclude=sender)
+        if isinstance(event, _Committed):
+            await self._group_send(
+                {
+                    "type": "document.update",
+                    "origin": self.channel,
+                    "seq": event.seq,
+                    "update": event.update,
+                }
+            )
+
+    def _apply(self, seq: int, update: bytes) -> None:
+        try:
+            self.doc.apply_update(update)
+        except Exception:
+            logger.exception("room %s could not apply committed update %d", self.document_id, seq)
+        self.last_seq = seq
+
+    async def _heal(self, reload: bool = False) -> None:
+        """Catch up from the database, the source of truth."""
+        rows = None if reload else await database_sync_to_async(store.updates_after)(
+            self.document_id, self.last_seq
+        )
+        if rows is None:
+            # Compaction folded the missing updates into a snapshot: merge it.
+            loaded = await database_sync_to_async(store.load)(self.document_id)
+            before = self.doc.get_state()
+            self.doc.apply_update(loaded.update)
+            self.last_seq = max(self.last_seq, loaded.last_seq)
+            self.size = loaded.size
+            self.healed += 1
+            await self._deliver(protocol.encode_sync_update(self.doc.get_update(before)))
+            return
+        for seq, update in rows:
+            if seq <= self.last_seq:
+                continue
+            self._apply(seq, update)
+            self.healed += 1
+            await self._deliver(protocol.encode_sync_update(update))
+
+    async def _deliver(self, frame: bytes, exclude: Connection | None = None) -> None:
+        for conn in list(self.connections):
+            if conn is exclude:
+                continue
+            try:
+                await conn.send_frame(frame)
+            except Exception:
+                logger.warning("room %s could not send to a connection", self.document_id)
+
+    def reload(self) -> None:
+        """Re-read the document from the database (after a restore, say)."""
+        self._inbox.put_nowait(_Reload())
+
+    # -- the channel layer ----------------------------------------------------
+
+    async def _group_send(self, message: dict[str, Any]) -> None:
+        await self.layer.group_send(self.group, message)
+
+    async def _listen(self) -> None:
+        handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
+            "document.update": self._on_document_update,
+            "room.heartbeat": self._on_heartbeat,
+            "room.hello": self._on_hello,
+            "room.bye": self._on_bye,
+            "presence.update": self._on_presence,
+            "presence.states": self._on_presence,
+        }
+        while True:
+            message = await self.layer.receive(self.channel)
+            origin = message.get("origin")
+            if origin == self.channel:
+                continue
+            handler = handlers.get(message.get("type", ""))
+            if handler is None:
+                logger.warning("room %s ignored message %r", self.document_id, message.get("type"))
+                continue
+            try:
+                if origin:
+                    self.presence.heard_from(origin)
+                await handler(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("room %s failed on %s", self.document_id, message.get("type"))
+
+    async def _on_document_update(self, message: dict[str, Any]) -> None:
+        self._inbox.put_nowait(_Announced(message["seq"], message["update"]))
+
+    async def _on_heartbeat(self, message: dict[str, Any]) -> None:
+        if message["last_seq"] > self.last_seq:
+            self._inbox.put_nowait(_Behind(message["last_seq"]))
+
+    async def _on_hello(self, message: dict[str, Any]) -> None:
+        mine = self.presence.snapshot(local_only=True)
+        await self.layer.send(
+            message["origin"],
+            {
+                "type": "presence.states",
+                "origin": self.channel,
+                "payload": protocol.encode_awareness_entries(mine),
+            },
+        )
+
+    async def _on_bye(self, message: dict[str, Any]) -> None:
+        gone = self.presence.remove_owner(message["origin"])
+        if gone:
+            self._queue_awareness(gone, to_group=False)
+            await self._flush_awareness()
+
+    async def _on_presence(self, message: dict[str, Any]) -> None:
+        entries = protocol.decode_awareness(message["payload"])
+        changed = self.presence.apply(message["origin"], entries, None)
+        if changed:
+            self._queue_awareness(changed, to_group=False)
+
+    async def _heartbeat(self) -> None:
+        interval = conf.get("HEARTBEAT_SECONDS")
+        expiry = conf.get("PRESENCE_EXPIRY_SECONDS")
+        beats = 0
+        while True:
+            await asyncio.sleep(interval)
+            beats += 1
+            try:
+                await self._group_send(
+                    {"type": "room.heartbeat", "origin": self.channel, "last_seq": self.last_seq}
+                )
+                if beats % 600 == 0:
+                    # Group membership expires in the layer; renew it while open.
+                    await self.layer.group_add(self.group, self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("room %s heartbeat failed", self.document_id, exc_info=True)
+            gone = self.presence.expire(expiry)
+            if gone:
+                self._queue_awareness(gone, to_group=False)
+                await self._flush_awareness()
+
+    # -- awareness coalescing -------------------------------------------------
+
+    def _queue_awareness(self, entries: list[AwarenessEntry], *, to_group: bool) -> None:
+        """Gather changes for a moment so a burst becomes one frame per editor."""
+        for entry in entries:
+            self._to_local[entry.client_id] = entry
+            if to_group:
+                self._to_group[entry.client_id] = entry
+        if self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_later(
+                conf.get("AWARENESS_FLUSH_SECONDS"),
+                lambda: self._tasks.append(asyncio.create_task(self._flush_awareness())),
+            )
+
+    async def _flush_awareness(self) -> None:
+        if self._flush_handle:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        self._tasks = [t for t in self._tasks if not t.done()]
+        to_local, self._to_local = list(self._to_local.values()), {}
+        to_group, self._to_group = list(self._to_group.values()), {}
+        if to_local:
+            frame = protocol.encode_awareness(protocol.encode_awareness_entries(to_local))
+            # A sender gets its own state back; stock clients ignore a clock
+            # they already have, and one shared frame is cheaper than one each.
+            await self._deliver(frame)
+        if to_group:
+            await self._group_send(
+                {
+                    "type": "presence.update",
+                    "origin": self.channel,
+                    "payload": protocol.encode_awareness_entries(to_group),
+                }
+            )

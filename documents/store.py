@@ -1,0 +1,228 @@
+"""Persistence of the update log and snapshots: plain sync functions.
+
+The log is append-only per document with gapless sequence numbers, assigned
+under the document row's lock. A document's content is its newest snapshot
+plus the log after it. Compaction folds the log into a new snapshot and only
+deletes the folded rows once the snapshot is written and verified, in the same
+transaction; a load that fails never writes anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.db import transaction
+from django.db.models import Sum
+from django.db.models.functions import Length
+from django.utils import timezone
+from pycrdt import Doc, get_state, merge_updates
+
+from documents import conf
+from documents.models import Document, DocumentUpdate, Snapshot
+
+logger = logging.getLogger(__name__)
+
+EMPTY_UPDATE = b"\x00\x00"
+
+
+class LoadError(RuntimeError):
+    """The stored document could not be read back; nothing may be written over it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    update: bytes  # the whole document as one update
+    last_seq: int
+    snapshot_seq: int
+    size: int  # stored bytes: snapshot plus log
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    document_id: UUID
+    data: bytes
+    author_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    seqs: list[int | None]  # per pending item; None when its document is gone
+    compact: set[UUID]  # documents whose log has passed a compaction threshold
+    sizes: dict[UUID, int]  # log bytes since the snapshot, per document
+
+
+def _merge(parts: list[bytes]) -> bytes:
+    parts = [p for p in parts if p != EMPTY_UPDATE]
+    if not parts:
+        return EMPTY_UPDATE
+    if len(parts) == 1:
+        return parts[0]
+    return merge_updates(*parts)
+
+
+def load(document_id: UUID) -> Loaded:
+    """The newest snapshot and the log after it, merged into one update."""
+    for _ in range(5):
+        snapshot = (
+            Snapshot.objects.filter(document_id=document_id)
+            .order_by("-seq", "-id")
+            .values_list("seq", "data")
+            .first()
+        )
+        snapshot_seq, snapshot_data = (snapshot[0], bytes(snapshot[1])) if snapshot else (0, b"")
+        rows = list(
+            DocumentUpdate.objects.filter(document_id=document_id, seq__gt=snapshot_seq)
+            .order_by("seq")
+            .values_list("seq", "data")
+        )
+        # A compaction that committed between the two reads deleted rows we
+        # expected; read again rather than return a document with a hole.
+        if rows and (rows[0][0] != snapshot_seq + 1 or rows[-1][0] - rows[0][0] + 1 != len(rows)):
+            continue
+        parts = ([snapshot_data] if snapshot_data else []) + [bytes(data) for _, data in rows]
+        try:
+            merged = _merge(parts)
+        except Exception as exc:
+            raise LoadError(f"document {document_id} cannot be decoded: {exc}") from exc
+        last_seq = rows[-1][0] if rows else snapshot_seq
+        return Loaded(merged, last_seq, snapshot_seq, sum(len(p) for p in parts))
+    raise LoadError(f"document {document_id}: log kept changing under the reader")
+
+
+def updates_after(document_id: UUID, after_seq: int) -> list[tuple[int, bytes]] | None:
+    """Log entries after `after_seq` in order, or None if compaction folded some away."""
+    rows = list(
+        DocumentUpdate.objects.filter(document_id=document_id, seq__gt=after_seq)
+        .order_by("seq")
+        .values_list("seq", "data")
+    )
+    if not rows:
+        last = Document.objects.filter(pk=document_id).values_list("last_seq", flat=True).first()
+        return [] if last is None or last <= after_seq else None
+    if rows[0][0] != after_seq + 1:
+        return None
+    return [(seq, bytes(data)) for seq, data in rows]
+
+
+def append(batch: list[Pending]) -> Appended:
+    """Append updates to their documents' logs in one transaction (group commit)."""
+    by_document: dict[UUID, list[int]] = defaultdict(list)
+    for index, item in enumerate(batch):
+        by_document[item.document_id].append(index)
+    seqs: list[int | None] = [None] * len(batch)
+    compact: set[UUID] = set()
+    sizes: dict[UUID, int] = {}
+    after_updates = conf.get("COMPACT_AFTER_UPDATES")
+    after_bytes = conf.get("COMPACT_AFTER_BYTES")
+    now = timezone.now()
+    with transaction.atomic():
+        # Locking in key order keeps two processes' batches from deadlocking.
+        documents = list(
+            Document.objects.select_for_update()
+            .filter(pk__in=list(by_document))
+            .order_by("pk")
+            .only("id", "last_seq", "snapshot_seq", "log_bytes")
+        )
+        rows = []
+        for document in documents:
+            for index in by_document[document.id]:
+                document.last_seq += 1
+                document.log_bytes += len(batch[index].data)
+                seqs[index] = document.last_seq
+                rows.append(
+                    DocumentUpdate(
+                        document_id=document.id,
+                        seq=document.last_seq,
+                        data=batch[index].data,
+                        author_id=batch[index].author_id,
+                    )
+                )
+            document.updated_at = now
+            sizes[document.id] = document.log_bytes
+            if (
+                document.last_seq - document.snapshot_seq >= after_updates
+                or document.log_bytes >= after_bytes
+            ):
+                compact.add(document.id)
+        DocumentUpdate.objects.bulk_create(rows)
+        Document.objects.bulk_update(documents, ["last_seq", "log_bytes", "updated_at"])
+    return Appended(seqs, compact, sizes)
+
+
+def _encode_compact(merged: bytes) -> bytes:
+    """The document re-encoded from a Doc (deleted content garbage-collected),
+    unless that would lose anything the merged log holds."""
+    doc = Doc()
+    doc.apply_update(merged)
+    encoded = doc.get_update()
+    # Updates still waiting for a missing dependency are not in the Doc's own
+    # encoding; keep the lossless merge for such a document.
+    if get_state(encoded) != get_state(merged):
+        return merged
+    return encoded
+
+
+def compact(document_id: UUID, *, label: str = "", user_id: int | None = None) -> Snapshot | None:
+    """Fold the log into a new snapshot; None when another process got there first."""
+    loaded = load(document_id)  # raises LoadError: nothing is written then
+    if loaded.last_seq == loaded.snapshot_seq and not label:
+        return None
+    snapshot_data = _encode_compact(loaded.update)
+    if snapshot_data == EMPTY_UPDATE and loaded.update != EMPTY_UPDATE:
+        raise LoadError(f"document {document_id}: compaction produced an empty snapshot")
+    check = Doc()
+    check.apply_update(snapshot_data)  # the snapshot must read back
+    with transaction.atomic():
+        document = (
+            Document.objects.select_for_update()
+            .only("id", "last_seq", "snapshot_seq", "log_bytes")
+            .filter(pk=document_id)
+            .first()
+        )
+        if document is None or document.snapshot_seq != loaded.snapshot_seq:
+            return None  # deleted, or compacted concurrently: our work is stale
+        snapshot = Snapshot.objects.create(
+            document_id=document_id,
+            seq=loaded.last_seq,
+            data=snapshot_data,
+            label=label,
+            created_by_id=user_id,
+        )
+        DocumentUpdate.objects.filter(document_id=document_id, seq__lte=loaded.last_seq).delete()
+        remaining = DocumentUpdate.objects.filter(document_id=document_id).aggregate(
+            total=Sum(Length("data"))
+        )["total"]
+        document.snapshot_seq = loaded.last_seq
+        document.log_bytes = remaining or 0
+        document.save(update_fields=["snapshot_seq", "log_bytes"])
+        _prune_snapshots(document_id)
+    logger.info(
+        "compacted document=%s seq=%d snapshot_bytes=%d", document_id, snapshot.seq, len(snapshot_data)
+    )
+    return snapshot
+
+
+def _prune_snapshots(document_id: UUID) -> None:
+    """Keep labelled snapshots, the newest few, and one per hour before them."""
+    keep_recent = conf.get("KEEP_RECENT_SNAPSHOTS")
+    rows = list(
+        Snapshot.objects.filter(document_id=document_id)
+        .order_by("-seq", "-id")
+        .values_list("id", "label", "created_at")
+    )
+    doomed = []
+    seen_hours: set[tuple[int, int, int, int]] = set()
+    for index, (snapshot_id, label, created_at) in enumerate(rows):
+        hour = (created_at.year, created_at.month, created_at.day, created_at.hour)
+        if index < keep_recent or label:
+            seen_hours.add(hour)
+            continue
+        if hour in seen_hours:
+            doomed.append(snapshot_id)
+        else:
+            seen_hours.add(hour)
+    if doomed:
+        Snapshot.objects.filter(pk__in=doomed).delete()

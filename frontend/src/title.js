@@ -1,0 +1,54 @@
+// The title lives in the Yjs doc (meta.title), so every editor sees renames
+// live; the server mirrors it into Document.title.
+
+const MAX_LENGTH = 200
+export const TITLE_ORIGIN = { name: 'title-input' }
+
+export function bindTitle({ input, ydoc, fallback, editable, onTitle, onSubmit }) {
+  const meta = ydoc.getMap('meta')
+  input.maxLength = MAX_LENGTH
+  input.readOnly = !editable
+
+  const current = () => {
+    const value = meta.get('title')
+    return typeof value === 'string' ? value : fallback
+  }
+
+  const render = () => {
+    const value = current()
+    if (input.value !== value) {
+      const focused = document.activeElement === input
+      const { selectionStart, selectionEnd } = input
+      input.value = value
+      if (focused) {
+        input.setSelectionRange(
+          Math.min(selectionStart ?? value.length, value.length),
+          Math.min(selectionEnd ?? value.length, value.length),
+        )
+      }
+    }
+    onTitle(value.trim() || 'Untitled document')
+  }
+
+  const write = (value) => {
+    if (!editable || meta.get('title') === value) return
+    ydoc.transact(() => meta.set('title', value.slice(0, MAX_LENGTH)), TITLE_ORIGIN)
+  }
+
+  input.addEventListener('input', () => write(input.value))
+  input.addEventListener('blur', () => {
+    if (!input.value.trim()) {
+      input.value = 'Untitled document'
+      write(input.value)
+    }
+  })
+  input.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' || event.key === 'Escape') {
+      event.preventDefault()
+      onSubmit()
+    }
+  })
+
+  meta.observe(render)
+  render()
+}
