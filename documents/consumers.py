@@ -15,7 +15,7 @@ from documents.close_codes import CloseCode
 from documents.identity import identity
 from documents.models import Role
 from documents.permissions import can_write, document_role
-from documents.registry import registry
+from documents.registry import RoomRegistry, registry
 from documents.rooms import DocumentTooLarge, InvalidUpdate, Room
 
 logger = logging.getLogger(__name__)
@@ -29,12 +29,17 @@ class DocumentConsumer(AsyncWebsocketConsumer):
     user_id: int | None = None
     identity: dict[str, Any]
 
+    def __init__(self, *args: Any, rooms: RoomRegistry | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Tests pass a registry to stand in for a second server process.
+        self.rooms = rooms or registry()
+
     async def connect(self) -> None:
         """Refuse before joining anything; otherwise accept and greet."""
         user = self.scope["user"]
         self.user_id = user.pk
         self.identity = {}
-        self._allowance = 0.0
+        self._allowance = 2.0 * conf.get("MAX_UPDATES_PER_SECOND")
         self._refilled = time.monotonic()
         if not user.is_authenticated:
             return await self._refuse(CloseCode.NOT_AUTHENTICATED, "log in to open documents")
@@ -46,7 +51,7 @@ class DocumentConsumer(AsyncWebsocketConsumer):
             return await self._refuse(CloseCode.FORBIDDEN, "you have no access to this document")
         self.role = role
         self.identity = identity(user)
-        rooms = registry()
+        rooms = self.rooms
         room = rooms.rooms.get(document_id)
         if room and len(room.connections) >= conf.get("MAX_CONNECTIONS_PER_DOCUMENT"):
             return await self._refuse(CloseCode.ROOM_FULL, "too many editors on this document")
@@ -90,6 +95,8 @@ class DocumentConsumer(AsyncWebsocketConsumer):
             await room.sync_step1(self, message.state_vector)
         elif isinstance(message, protocol.SyncStep2 | protocol.SyncUpdate):
             if not can_write(self.role):
+                if message.update == store.EMPTY_UPDATE:
+                    return  # a viewer's empty step 2 at connect writes nothing
                 await self.send(bytes_data=protocol.encode_permission_denied("read-only access"))
                 return
             if not self._take_token():
@@ -123,7 +130,7 @@ class DocumentConsumer(AsyncWebsocketConsumer):
         """Leave the room; peers learn at once that this editor is gone."""
         if self.room is not None:
             room, self.room = self.room, None
-            await registry().leave(room, self)
+            await self.rooms.leave(room, self)
 
     async def send_frame(self, frame: bytes) -> None:
         """Called by the room to deliver a frame to this editor."""

@@ -13,7 +13,8 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from editor_project.env import env_bool, env_int, env_list, env_str
+from documents.conf import DEFAULTS as COLLAB_DEFAULTS
+from editor_project.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -151,17 +152,11 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
-# App tunables; documents/conf.py holds the defaults and documents them.
+# App tunables: documents/conf.py holds the defaults and documents them; any
+# of them can be overridden with a COLLAB_<NAME> variable.
 COLLAB: dict[str, Any] = {
-    key: env_int(f"COLLAB_{key}", value)
-    for key, value in {
-        "MAX_FRAME_BYTES": 0,
-        "MAX_UPDATES_PER_SECOND": 0,
-        "MAX_CONNECTIONS_PER_DOCUMENT": 0,
-        "MAX_DOCUMENT_BYTES": 0,
-        "COMPACT_AFTER_UPDATES": 0,
-        "COMPACT_AFTER_BYTES": 0,
-    }.items()
+    key: (env_float if isinstance(default, float) else env_int)(f"COLLAB_{key}", default)
+    for key, default in COLLAB_DEFAULTS.items()
     if env_str(f"COLLAB_{key}")
 }
 

@@ -1,0 +1,207 @@
+"""Fixtures shared by the unit, integration and end-to-end tests.
+
+Integration and end-to-end tests run on PostgreSQL and Redis (`make test`
+provides them); without them those tests fail rather than quietly skip.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.db import connection
+from django.test import Client
+
+ROOT = Path(__file__).resolve().parent
+PASSWORD = "correct-horse-battery-staple"
+# One prefix per test session keeps our channel-layer keys apart from anything
+# else using the same Redis.
+LAYER_PREFIX = f"collabtest{uuid.uuid4().hex[:8]}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
+    """Poll `condition` until it returns something truthy; fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def integration() -> None:
+    """Fail loudly when the services integration tests need are not configured."""
+    if connection.vendor != "postgresql" or not settings.REDIS_URL:
+        pytest.fail(
+            "integration tests need PostgreSQL and Redis: set DATABASE_URL and REDIS_URL, "
+            "or run `make test`, which provides both"
+        )
+
+
+@functools.cache
+def password_hash() -> str:
+    """PASSWORD hashed once per session: the real hasher is slow on purpose."""
+    return make_password(PASSWORD)
+
+
+@pytest.fixture
+def personas(django_user_model: Any) -> dict[str, Any]:
+    """Owner, editor, viewer and stranger, with one shared password."""
+    return {
+        name: django_user_model.objects.create(
+            username=name, password=password_hash(), first_name=name.capitalize()
+        )
+        for name in ("owner", "editor", "viewer", "stranger")
+    }
+
+
+@pytest.fixture
+def document(personas: dict[str, Any]) -> Any:
+    """A fresh document owned by `owner`, shared with `editor` and `viewer`."""
+    from documents.models import Document, Membership, Role
+
+    doc = Document.objects.create(title="Test document", owner=personas["owner"])
+    Membership.objects.create(document=doc, user=personas["editor"], role=Role.EDITOR)
+    Membership.objects.create(document=doc, user=personas["viewer"], role=Role.VIEWER)
+    return doc
+
+
+def session_cookie(user: Any) -> str:
+    """A logged-in session for `user`, as a Cookie header value."""
+    client = Client()
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+class ServerProcess:
+    """A real Daphne serving the app on a free loopback port, in its own process."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, port: int | None = None) -> None:
+        self.env = env
+        self.port = port or free_port()
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self) -> ServerProcess:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "editor_project.serve", "--port", str(self.port)],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early; see {self.log_path}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return self
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"server did not listen; see {self.log_path}") from None
+                time.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL: no goodbye, no flush, exactly like a crashed host."""
+        if self.process and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def restart(self) -> ServerProcess:
+        self.stop()
+        return self.start()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def server_env(**collab: int | float) -> dict[str, str]:
+    """Environment for a server process that shares this test's database and Redis."""
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "REDIS_URL": settings.REDIS_URL or "",
+        "CHANNEL_LAYER_PREFIX": LAYER_PREFIX,
+        "DEBUG": "true",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    for key, value in collab.items():
+        env[f"COLLAB_{key}"] = str(value)
+    return env
+
+
+@pytest.fixture
+def server_factory(
+    transactional_db: None, integration: None, tmp_path: Path
+) -> Iterator[Callable[..., ServerProcess]]:
+    """Start real Daphne processes on PostgreSQL and Redis; all stopped afterwards."""
+    servers: list[ServerProcess] = []
+
+    def start(**collab: int | float) -> ServerProcess:
+        server = ServerProcess(server_env(**collab), tmp_path / f"server-{len(servers)}.log")
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def daphne_server(server_factory: Callable[..., ServerProcess]) -> ServerProcess:
+    """One real Daphne server for this test."""
+    return server_factory()
+
+
+@pytest.fixture
+def cookies(personas: dict[str, Any]) -> dict[str, str]:
+    """A logged-in session cookie for each persona."""
+    return {name: session_cookie(user) for name, user in personas.items()}

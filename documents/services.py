@@ -1,0 +1,44 @@
+"""Writes on documents: plain sync functions, keyword-only, each one transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+
+from documents.models import Document, Role
+from documents.permissions import can_write, role_for
+
+DEFAULT_TITLE = "Untitled document"
+TITLE_MAX_LENGTH = Document._meta.get_field("title").max_length or 200
+
+
+def normalize_title(title: str) -> str:
+    """A title as stored: one line, trimmed, never empty, within the column's length."""
+    cleaned = " ".join(title.split())[:TITLE_MAX_LENGTH].strip()
+    return cleaned or DEFAULT_TITLE
+
+
+@transaction.atomic
+def document_create(*, owner: Any, title: str = DEFAULT_TITLE) -> Document:
+    """A new empty document owned by `owner`."""
+    return Document.objects.create(owner=owner, title=normalize_title(title))
+
+
+@transaction.atomic
+def document_rename(*, document: Document, title: str, user: Any) -> Document:
+    """Give the document a new title; owners and editors may."""
+    if not can_write(role_for(user, document)):
+        raise PermissionDenied("Only the owner and editors may rename a document.")
+    document.title = normalize_title(title)
+    document.save(update_fields=["title", "updated_at"])
+    return document
+
+
+@transaction.atomic
+def document_delete(*, document: Document, user: Any) -> None:
+    """Delete the document with its history; only the owner may."""
+    if role_for(user, document) != Role.OWNER:
+        raise PermissionDenied("Only the owner may delete a document.")
+    document.delete()

@@ -1,0 +1,170 @@
+"""The document consumer through WebsocketCommunicator: sync, relay, refusals, bad input."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from channels.db import database_sync_to_async
+from django.contrib.auth.models import AnonymousUser
+from pycrdt import Doc, Text
+
+from documents import protocol, store
+from documents.close_codes import CloseCode
+from documents.models import DocumentUpdate
+from documents.tests.wsclient import PeerClient
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("rooms")]
+
+
+async def stored_text(document_id) -> str:
+    loaded = await database_sync_to_async(store.load)(document_id)
+    doc = Doc()
+    doc.apply_update(loaded.update)
+    return str(doc.get("text", type=Text))
+
+
+async def open_peer(user, document, **kwargs) -> PeerClient:
+    peer = await PeerClient(user, document.id, **kwargs).connect()
+    return await peer.sync()
+
+
+async def test_two_clients_converge(personas, document):
+    alice = await open_peer(personas["owner"], document)
+    bob = await open_peer(personas["editor"], document)
+    await alice.edit("Hello ")
+    await bob.wait_text("Hello ")
+    await bob.edit("world")
+    await alice.wait_text("Hello world")
+    assert await stored_text(document.id) == "Hello world"
+    await alice.close()
+    await bob.close()
+
+
+async def test_late_joiner_receives_whole_document(personas, document):
+    alice = await open_peer(personas["owner"], document)
+    for word in ("one ", "two ", "three"):
+        await alice.edit(word)
+    await alice.close()
+    carol = await open_peer(personas["viewer"], document)
+    assert str(carol.text) == "one two three"
+    await carol.close()
+
+
+async def test_step2_answer_is_exactly_the_missing_diff(personas, document):
+    alice = await open_peer(personas["owner"], document)
+    await alice.edit("abc")
+    await alice.close()
+    # A client that already has everything gets an update that adds nothing.
+    bob = PeerClient(personas["editor"], document.id)
+    bob.doc.apply_update(alice.doc.get_update())
+    await bob.connect()
+    await bob.sync()
+    assert str(bob.text) == "abc"
+    assert bob.updates[-1] == alice.doc.get_update(alice.doc.get_state())
+    await bob.close()
+
+
+async def test_sender_gets_no_echo(personas, document):
+    alice = await open_peer(personas["owner"], document)
+    bob = await open_peer(personas["editor"], document)
+    await alice.edit("x")
+    await bob.wait_text("x")
+    assert await alice.nothing_more(0.3)
+    await alice.close()
+    await bob.close()
+
+
+async def test_update_is_committed_before_any_peer_sees_it(personas, document):
+    alice = await open_peer(personas["owner"], document)
+    bob = await open_peer(personas["editor"], document)
+    update = await alice.edit("durable")
+    await bob.wait_text("durable")
+    stored = await database_sync_to_async(
+        lambda: [bytes(d) for d in DocumentUpdate.objects.filter(document=document).values_list("data", flat=True)]
+    )()
+    assert update in stored
+    await alice.close()
+    await bob.close()
+
+
+async def test_trailing_slash_path_works(personas, document):
+    peer = await open_peer(personas["owner"], document, path=f"/ws/documents/{document.id}/")
+    await peer.edit("slash")
+    await peer.close()
+    assert await stored_text(document.id) == "slash"
+
+
+async def test_anonymous_socket_is_refused(document):
+    peer = PeerClient(AnonymousUser(), document.id)
+    await peer.connect()
+    assert await peer.wait_closed() == CloseCode.NOT_AUTHENTICATED
+    assert peer.denied == ["log in to open documents"]
+
+
+async def test_socket_for_missing_document_is_refused(personas):
+    peer = PeerClient(personas["owner"], uuid.uuid4())
+    await peer.connect()
+    assert await peer.wait_closed() == CloseCode.NOT_FOUND
+
+
+async def test_stranger_is_refused(personas, document):
+    peer = PeerClient(personas["stranger"], document.id)
+    await peer.connect()
+    assert await peer.wait_closed() == CloseCode.FORBIDDEN
+    assert peer.denied
+
+
+async def test_viewer_updates_are_dropped_and_answered_with_permission_denied(personas, document):
+    owner = await open_peer(personas["owner"], document)
+    await owner.edit("kept")
+    viewer = await open_peer(personas["viewer"], document)
+    await viewer.wait_text("kept")
+    assert viewer.denied == []  # its empty step 2 at connect is no write attempt
+    viewer.text += " vandalised"
+    forged = viewer.doc.get_update(owner.doc.get_state())
+    await viewer.send(protocol.encode_sync_update(forged))
+    await viewer.send(protocol.encode_sync_step2(forged))
+    await viewer.receive_until(lambda m: isinstance(m, protocol.AuthMessage))
+    assert viewer.denied == ["read-only access"]
+    assert await owner.nothing_more(0.3)
+    assert await stored_text(document.id) == "kept"
+    # The viewer still receives others' edits.
+    await owner.edit(" and more")
+    await viewer.receive_until(lambda _: "and more" in str(viewer.text))
+    await owner.close()
+    await viewer.close()
+
+
+def _invalid_update_frame() -> bytes:
+    return protocol.encode_sync_update(b"\x05\xff\xff\x00garbage")
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        (b"\x07\x01", CloseCode.BAD_FRAME),  # unknown message type
+        (b"\x00\x02\xff", CloseCode.BAD_FRAME),  # truncated varuint
+        (b"\x00\x02\x09abc", CloseCode.BAD_FRAME),  # length past the end
+        (b"\x01\x05\x01\x01\x01\x01{", CloseCode.BAD_FRAME),  # awareness that is not JSON
+        (_invalid_update_frame(), CloseCode.INVALID_UPDATE),  # pycrdt rejects it
+        ("text frame", CloseCode.UNSUPPORTED_DATA),
+    ],
+)
+async def test_bad_input_closes_only_that_socket(personas, document, frame, code, caplog):
+    alice = await open_peer(personas["owner"], document)
+    await alice.edit("intact")
+    mallory = await open_peer(personas["editor"], document)
+    if isinstance(frame, str):
+        await mallory.comm.send_to(text_data=frame)
+    else:
+        await mallory.send(frame)
+    assert await mallory.wait_closed() == code
+    assert any("closing socket" in r.message for r in caplog.records)
+    # The document is untouched and the other editor carries on.
+    await alice.edit(" still")
+    bob = await open_peer(personas["editor"], document)
+    await bob.wait_text("intact still")
+    assert await stored_text(document.id) == "intact still"
+    await alice.close()
+    await bob.close()
