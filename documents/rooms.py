@@ -225,26 +225,33 @@ class Room:
     async def _handle(self, event: _Event) -> None:
         if isinstance(event, _Reload):
             await self._heal(reload=True)
-            return
+        elif isinstance(event, _Behind):
+            if event.seq > self.last_seq:
+                await self._heal()
+        else:
+            await self._deliver_in_order(event)
+            if isinstance(event, _Committed):
+                # Other processes need our update even when a heal here
+                # already delivered it locally.
+                await self._group_send(
+                    {
+                        "type": "document.update",
+                        "origin": self.channel,
+                        "seq": event.seq,
+                        "update": event.update,
+                    }
+                )
+
+    async def _deliver_in_order(self, event: _Committed | _Announced) -> None:
         if event.seq <= self.last_seq:
             return
-        if isinstance(event, _Behind) or event.seq > self.last_seq + 1:
+        if event.seq > self.last_seq + 1:
             await self._heal()
-            if isinstance(event, _Behind) or event.seq <= self.last_seq:
+            if event.seq <= self.last_seq:
                 return
         self._apply(event.seq, event.update)
-        frame = protocol.encode_sync_update(event.update)
         sender = event.sender if isinstance(event, _Committed) else None
-        await self._deliver(frame, exclude=sender)
-        if isinstance(event, _Committed):
-            await self._group_send(
-                {
-                    "type": "document.update",
-                    "origin": self.channel,
-                    "seq": event.seq,
-                    "update": event.update,
-                }
-            )
+        await self._deliver(protocol.encode_sync_update(event.update), exclude=sender)
 
     def _apply(self, seq: int, update: bytes) -> None:
         try:

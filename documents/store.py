@@ -58,9 +58,11 @@ def _merge(parts: list[bytes]) -> bytes:
     parts = [p for p in parts if p != EMPTY_UPDATE]
     if not parts:
         return EMPTY_UPDATE
-    if len(parts) == 1:
-        return parts[0]
-    return merge_updates(*parts)
+    # merge_updates is quadratic in the number of updates; merging in small
+    # groups, then merging the results, keeps a long log linear.
+    while len(parts) > 1:
+        parts = [merge_updates(*parts[i : i + 64]) for i in range(0, len(parts), 64)]
+    return parts[0]
 
 
 def load(document_id: UUID) -> Loaded:

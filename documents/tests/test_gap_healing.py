@@ -1,0 +1,125 @@
+"""A channel layer that drops group messages cannot make editors diverge: each
+room notices the gap in sequence numbers and reads the rest from the database.
+
+Two room registries in one process stand in for two server processes; each has
+its own Redis channel layer client, wrapped to drop a share of what it sends.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from typing import Any
+
+import pytest
+from channels.routing import URLRouter
+from channels_redis.core import RedisChannelLayer
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.db import connections
+from django.urls import re_path
+
+from documents.consumers import DocumentConsumer
+from documents.registry import RoomRegistry
+from documents.routing import _UUID
+from documents.tests.wsclient import PeerClient
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("integration")]
+
+
+class LossyLayer:
+    """The real layer, except that group messages of the given types are dropped at random."""
+
+    def __init__(self, inner: Any, drop: float, types: set[str], seed: int) -> None:
+        self.inner = inner
+        self.drop = drop
+        self.types = types
+        self.random = random.Random(seed)
+        self.dropped = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        if message["type"] in self.types and self.random.random() < self.drop:
+            self.dropped += 1
+            return
+        await self.inner.group_send(group, message)
+
+
+def registry_with(layer: Any) -> tuple[RoomRegistry, Any]:
+    rooms = RoomRegistry(layer)
+    consumer = DocumentConsumer.as_asgi(rooms=rooms)
+    return rooms, URLRouter([re_path(rf"^ws/documents/(?P<document_id>{_UUID})/?$", consumer)])
+
+
+def peer_on(app: Any, user: Any, document: Any) -> PeerClient:
+    peer = PeerClient(user, document.id)
+    router = app
+
+    async def with_user(scope: dict, receive: Any, send: Any) -> Any:
+        return await router({**scope, "user": user}, receive, send)
+
+    peer.comm.application = with_user
+    return peer
+
+
+@pytest.fixture
+async def two_processes():
+    prefix = f"gaptest{uuid.uuid4().hex[:8]}"
+    layers = [
+        LossyLayer(
+            RedisChannelLayer(hosts=[settings.REDIS_URL], prefix=prefix),
+            drop=0.4,
+            types={"document.update"},
+            seed=i,
+        )
+        for i in range(2)
+    ]
+    processes = [registry_with(layer) for layer in layers]
+    yield layers, processes
+    for rooms, _ in processes:
+        await rooms.close()
+    for layer in layers:
+        await layer.inner.flush()
+    await database_sync_to_async(connections.close_all)()
+
+
+async def test_dropped_updates_are_healed_from_the_database(two_processes, personas, document):
+    layers, ((rooms_a, app_a), (rooms_b, app_b)) = two_processes
+    alice = await peer_on(app_a, personas["owner"], document).connect()
+    await alice.sync()
+    bob = await peer_on(app_b, personas["editor"], document).connect()
+    await bob.sync()
+    for i in range(60):
+        await alice.edit(f"a{i};")
+        await bob.edit(f"b{i};")
+    expected = {f"a{i};" for i in range(60)} | {f"b{i};" for i in range(60)}
+
+    def complete(peer: PeerClient) -> bool:
+        text = str(peer.text)
+        return all(chunk in text for chunk in expected)
+
+    await alice.receive_until(lambda _: complete(alice), timeout=10)
+    await bob.receive_until(lambda _: complete(bob), timeout=10)
+    assert str(alice.text) == str(bob.text)
+    assert sum(layer.dropped for layer in layers) > 10, "the layer dropped nothing"
+    healed = rooms_a.rooms[document.id].healed + rooms_b.rooms[document.id].healed
+    assert healed > 0
+    print(f"\ndropped {sum(l.dropped for l in layers)} relays; healed {healed} from the database")
+    await alice.close()
+    await bob.close()
+
+
+async def test_a_dropped_final_update_is_healed_by_the_heartbeat(two_processes, personas, document):
+    layers, ((_, app_a), (_, app_b)) = two_processes
+    for layer in layers:
+        layer.drop = 1.0  # nothing gets through the fast path at all
+    alice = await peer_on(app_a, personas["owner"], document).connect()
+    await alice.sync()
+    bob = await peer_on(app_b, personas["editor"], document).connect()
+    await bob.sync()
+    await alice.edit("only the heartbeat carries this")
+    await bob.wait_text("only the heartbeat carries this", timeout=5)
+    await alice.close()
+    await bob.close()
