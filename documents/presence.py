@@ -107,9 +107,11 @@ class Presence:
                 seen.setdefault(user["id"], user)
         return list(seen.values())
 
-    def heard_from(self, origin: str) -> None:
-        """Another process is alive."""
+    def heard_from(self, origin: str) -> bool:
+        """Another process is alive; True if it was unknown (or had been expired)."""
+        new = origin not in self._heard
         self._heard[origin] = self._clock()
+        return new
 
     def expire(self, max_silence: float) -> list[AwarenessEntry]:
         """Forget the users of processes silent for longer than `max_silence`."""

@@ -27,7 +27,7 @@ from channels.db import database_sync_to_async
 from channels.layers import BaseChannelLayer
 from pycrdt import Doc
 
-from documents import conf, protocol, store
+from documents import conf, presence_registry, protocol, store
 from documents.presence import Presence
 from documents.protocol import AwarenessEntry
 from documents.writer import Writer
@@ -114,7 +114,9 @@ class Room:
 
     async def open(self) -> None:
         """Join the group, then load: nothing committed in between can be missed."""
-        self.channel = await self.layer.new_channel("room.")
+        # The default prefix matters: channels_redis serves every process-local
+        # channel from one shared list, named after that prefix.
+        self.channel = await self.layer.new_channel()
         await self.layer.group_add(self.group, self.channel)
         self._tasks.append(asyncio.create_task(self._listen()))
         try:
@@ -143,6 +145,7 @@ class Room:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.channel:
             try:
+                await presence_registry.withdraw(self.document_id, self.channel)
                 await self._group_send({"type": "room.bye", "origin": self.channel})
                 await self.layer.group_discard(self.group, self.channel)
             except Exception:
@@ -154,6 +157,7 @@ class Room:
             self._idle_handle.cancel()
             self._idle_handle = None
         self.connections.add(conn)
+        await self._publish_online()
         await conn.send_frame(protocol.encode_sync_step1(self.doc.get_state()))
         states = self.presence.snapshot()
         if states:
@@ -168,6 +172,7 @@ class Room:
         if gone:
             self._queue_awareness(gone, to_group=True)
             await self._flush_awareness()
+        await self._publish_online()
         if not self.connections and not self.closed:
             self._idle_handle = asyncio.get_running_loop().call_later(
                 conf.get("ROOM_IDLE_SECONDS"), self._on_idle, self
@@ -207,8 +212,17 @@ class Room:
         await conn.send_frame(protocol.encode_awareness(protocol.encode_awareness_entries(states)))
 
     def users(self) -> list[dict[str, Any]]:
-        """Everyone in the document, on any process."""
-        return self.presence.users()
+        """Everyone connected to the document through this process."""
+        return list({conn.identity["id"]: conn.identity for conn in self.connections}.values())
+
+    async def _publish_online(self) -> None:
+        try:
+            if self.connections:
+                await presence_registry.publish(self.document_id, self.channel, self.users())
+            else:
+                await presence_registry.withdraw(self.document_id, self.channel)
+        except Exception:
+            logger.warning("room %s could not publish who is online", self.document_id, exc_info=True)
 
     # -- ordered delivery -----------------------------------------------------
 
@@ -319,8 +333,13 @@ class Room:
                 logger.warning("room %s ignored message %r", self.document_id, message.get("type"))
                 continue
             try:
-                if origin:
-                    self.presence.heard_from(origin)
+                if origin and self.presence.heard_from(origin) and message["type"] not in (
+                    "room.hello",
+                    "presence.states",
+                ):
+                    # A process we had given up on (or never met): ask for its
+                    # users again rather than wait for their next change.
+                    await self.layer.send(origin, {"type": "room.hello", "origin": self.channel})
                 await handler(message)
             except asyncio.CancelledError:
                 raise
@@ -368,6 +387,7 @@ class Room:
                 await self._group_send(
                     {"type": "room.heartbeat", "origin": self.channel, "last_seq": self.last_seq}
                 )
+                await self._publish_online()
                 if beats % 600 == 0:
                     # Group membership expires in the layer; renew it while open.
                     await self.layer.group_add(self.group, self.channel)

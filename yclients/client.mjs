@@ -26,6 +26,10 @@ const provider = new WebsocketProvider(base + '/ws/documents', documentId, doc, 
   disableBc: true
 })
 
+// Like any editor app: announce ourselves (this bumps the awareness clock past
+// 0, which peers would ignore). The server replaces `user` with our real identity.
+provider.awareness.setLocalStateField('user', { name: 'node client' })
+
 provider.on('status', ({ status }) => emit({ event: 'status', status }))
 provider.on('sync', (synced) => { if (synced) emit({ event: 'synced', text: text.toString() }) })
 provider.on('connection-close', (ev) => emit({ event: 'close', code: ev ? ev.code : null }))

@@ -24,7 +24,10 @@ const NOTICES = {
     link: 'Sign in',
   },
   forbidden: { text: 'You no longer have access to this document.', link: 'Back to documents' },
-  'not-found': { text: 'This document does not exist or has been deleted.', link: 'Back to documents' },
+  'not-found': {
+    text: 'This document has been deleted, or you no longer have access to it.',
+    link: 'Back to documents',
+  },
 }
 
 function start() {

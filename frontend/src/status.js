@@ -10,9 +10,11 @@
 
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
+import * as authProtocol from 'y-protocols/auth'
 import * as syncProtocol from 'y-protocols/sync'
 
 const MESSAGE_SYNC = 0
+const MESSAGE_AUTH = 2
 const PROBE_DELAY_MS = 300
 
 // Close codes after which reconnecting cannot help.
@@ -40,11 +42,13 @@ export class ConnectionStatus {
     this.probes = [] // local sequence covered by each probe in flight, oldest first
     this.probeTimer = null
     this.serverStep1Seen = false
-    this.openedThisAttempt = false
+    this.syncedThisAttempt = false
     this.lastHttpCheck = 0
     this._last = null
 
+    this.refusal = null // the reason the server gave with a permission-denied message
     this._wrapSyncHandler()
+    this._takeAuthMessages()
     ydoc.on('update', (_update, origin) => this._onDocUpdate(origin))
     provider.on('status', ({ status }) => this._onStatus(status))
     provider.on('sync', (synced) => this._onSync(synced))
@@ -109,7 +113,6 @@ export class ConnectionStatus {
 
   _onStatus(status) {
     if (status === 'connected') {
-      this.openedThisAttempt = true
       this.serverStep1Seen = false
       this.probes = []
     }
@@ -119,6 +122,7 @@ export class ConnectionStatus {
   _onSync(synced) {
     if (synced) {
       this.everSynced = true
+      this.syncedThisAttempt = true
       this._scheduleProbe(0)
     }
     this._emit()
@@ -134,9 +138,11 @@ export class ConnectionStatus {
     }
     this.hadFailure = true
     // A refused handshake reaches the browser as 1006 without the server's
-    // code; ask the HTTP API whether access is the problem.
-    if (!this.openedThisAttempt && code === 1006) this._checkAccessOverHttp()
-    this.openedThisAttempt = false
+    // code, and a socket can die for other reasons before it syncs. Ask the
+    // HTTP API (throttled) whether access is the problem; any answer other
+    // than 401/403/404 leaves the provider retrying.
+    if (!this.syncedThisAttempt) this._checkAccessOverHttp()
+    this.syncedThisAttempt = false
     this._emit()
   }
 
@@ -186,6 +192,17 @@ export class ConnectionStatus {
     if (!this.pending) writeFlag(this.storageKey, false)
     else this._scheduleProbe()
     this._emit()
+  }
+
+  _takeAuthMessages() {
+    // The server explains a refusal before closing; the close code that
+    // follows decides what to do, so keep the reason instead of the
+    // provider's console warning.
+    this.provider.messageHandlers[MESSAGE_AUTH] = (_encoder, decoder) => {
+      authProtocol.readAuthMessage(decoder, this.ydoc, (_doc, reason) => {
+        this.refusal = reason
+      })
+    }
   }
 
   _wrapSyncHandler() {
