@@ -49,6 +49,24 @@ def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: fl
         time.sleep(interval)
 
 
+@pytest.fixture(autouse=True)
+def fresh_channel_layers() -> Iterator[None]:
+    """A new channel layer per test: a Redis layer is bound to one event loop."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def test_layer_prefix() -> None:
+    """Keep this session's channel-layer and presence keys apart in a shared Redis."""
+    config = settings.CHANNEL_LAYERS["default"].setdefault("CONFIG", {})
+    if settings.REDIS_URL:
+        config["prefix"] = LAYER_PREFIX
+
+
 @pytest.fixture
 def integration() -> None:
     """Fail loudly when the services integration tests need are not configured."""
