@@ -27,7 +27,8 @@ from channels.db import database_sync_to_async
 from channels.layers import BaseChannelLayer
 from pycrdt import Doc
 
-from documents import conf, presence_registry, protocol, store
+from documents import conf, presence_registry, protocol, server_edits, store
+from documents.models import Document
 from documents.presence import Presence
 from documents.protocol import AwarenessEntry
 from documents.writer import Writer
@@ -108,6 +109,8 @@ class Room:
         self._to_group: dict[int, AwarenessEntry] = {}
         self._flush_handle: asyncio.TimerHandle | None = None
         self._idle_handle: asyncio.TimerHandle | None = None
+        self._title: str | None = None
+        self._title_handle: asyncio.TimerHandle | None = None
         self.closed = False
 
     # -- lifecycle ------------------------------------------------------------
@@ -128,6 +131,10 @@ class Room:
             self.doc.apply_update(loaded.update)
         self.last_seq = loaded.last_seq
         self.size = loaded.size
+        # Fetched once: a root type cannot be created inside an observer's transaction.
+        self._meta = server_edits.meta_of(self.doc)
+        self._title = server_edits.title_of(self._meta)
+        self._meta.observe(self._on_meta)
         self._tasks.append(asyncio.create_task(self._run()))
         self._tasks.append(asyncio.create_task(self._heartbeat()))
         await self._group_send({"type": "room.hello", "origin": self.channel})
@@ -137,6 +144,9 @@ class Room:
         if self.closed:
             return
         self.closed = True
+        if self._title_handle:
+            self._title_handle.cancel()
+            await self._save_title()
         for handle in (self._flush_handle, self._idle_handle):
             if handle:
                 handle.cancel()
@@ -304,6 +314,26 @@ class Room:
                 await conn.send_frame(frame)
             except Exception:
                 logger.warning("room %s could not send to a connection", self.document_id)
+
+    def _on_meta(self, _event: Any) -> None:
+        """Mirror the shared title into the database, once typing pauses."""
+        title = server_edits.title_of(self._meta)
+        if title is None or title == self._title:
+            return
+        self._title = title
+        if self._title_handle:
+            self._title_handle.cancel()
+        self._title_handle = asyncio.get_running_loop().call_later(
+            0.3, lambda: self._tasks.append(asyncio.create_task(self._save_title()))
+        )
+
+    async def _save_title(self) -> None:
+        self._title_handle = None
+        title = self._title
+        if title is not None:
+            await database_sync_to_async(
+                lambda: Document.objects.filter(pk=self.document_id).update(title=title)
+            )()
 
     def reload(self) -> None:
         """Re-read the document from the database (after a restore, say)."""

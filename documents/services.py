@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from documents import server_edits
 from documents.models import Document, Role
 from documents.permissions import can_write, role_for
 
@@ -33,6 +34,13 @@ def document_rename(*, document: Document, title: str, user: Any) -> Document:
         raise PermissionDenied("Only the owner and editors may rename a document.")
     document.title = normalize_title(title)
     document.save(update_fields=["title", "updated_at"])
+    # Editors show the title from the shared document; change it there too so
+    # every open page updates live.
+    server_edits.edit_document(
+        document_id=document.pk,
+        user_id=user.pk,
+        mutate=lambda doc: server_edits.set_title(doc, document.title),
+    )
     return document
 
 

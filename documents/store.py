@@ -54,7 +54,8 @@ class Appended:
     sizes: dict[UUID, int]  # log bytes since the snapshot, per document
 
 
-def _merge(parts: list[bytes]) -> bytes:
+def merge(parts: list[bytes]) -> bytes:
+    """Many updates as one, skipping empty ones."""
     parts = [p for p in parts if p != EMPTY_UPDATE]
     if not parts:
         return EMPTY_UPDATE
@@ -86,7 +87,7 @@ def load(document_id: UUID) -> Loaded:
             continue
         parts = ([snapshot_data] if snapshot_data else []) + [bytes(data) for _, data in rows]
         try:
-            merged = _merge(parts)
+            merged = merge(parts)
         except Exception as exc:
             raise LoadError(f"document {document_id} cannot be decoded: {exc}") from exc
         last_seq = rows[-1][0] if rows else snapshot_seq

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -59,7 +60,7 @@ def test_formatting_propagates(both: tuple[Peer, Peer]):
     alice.press("Enter")  # leaves the list
     alice.press("Control+b")
     alice.type("important")
-    expect(alice.page.locator("#toolbar [data-action=bold]")).to_have_class("tool tool-text is-active")
+    expect(alice.page.locator("#toolbar [data-action=bold]")).to_have_class(re.compile("is-active"))
 
     bob.page.wait_for_function(HAS_NODE, arg={"type": "heading", "level": 1})
     bob.page.wait_for_function(HAS_NODE, arg={"type": "bulletList"})
@@ -95,9 +96,7 @@ def test_closing_a_page_removes_its_user_within_two_seconds(both: tuple[Peer, Pe
     )
 
 
-def test_reload_keeps_content(
-    both: tuple[Peer, Peer], make_peer: Callable[[Any], Peer], doc: Any
-):
+def test_reload_keeps_content(both: tuple[Peer, Peer], make_peer: Callable[[Any], Peer], doc: Any):
     alice, _ = both
     alice.focus_end()
     alice.type("Still here after a reload")
@@ -217,3 +216,16 @@ def test_losing_access_stops_reconnecting_with_a_message(both: tuple[Peer, Peer]
     expect(bob.page.locator("#editor-notice")).to_be_visible()
     assert bob.page.evaluate("window.__provider.shouldConnect") is False
     assert bob.page.evaluate("window.__editor.isEditable") is False
+
+
+def test_document_list_shows_who_is_online(alice: Peer, bob: Peer, doc: Any):
+    alice.open(doc)
+    bob.page.goto(f"{bob.base_url}/")
+    row = bob.page.locator(f".doc-row[data-document-id='{doc.pk}']")
+    expect(row.locator(".role")).to_have_text("Editor")
+    online = row.locator(".online .avatar[title='Alice is here']")
+    deadline = time.monotonic() + 5
+    while not online.count() and time.monotonic() < deadline:
+        bob.page.wait_for_timeout(250)
+        bob.page.reload()
+    expect(online).to_have_text("AL")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -168,3 +169,41 @@ async def test_bad_input_closes_only_that_socket(personas, document, frame, code
     assert await stored_text(document.id) == "intact still"
     await alice.close()
     await bob.close()
+
+
+async def test_title_typed_in_the_editor_is_saved_to_the_database(personas, document):
+    from pycrdt import Map
+
+    from documents.models import Document
+
+    alice = await open_peer(personas["owner"], document)
+    updates: list[bytes] = []
+    alice.doc.observe(lambda event: updates.append(event.update))
+    alice.doc.get("meta", type=Map)["title"] = "Quarterly plan"
+    await alice.send(protocol.encode_sync_update(updates[-1]))
+
+    async def saved_title() -> str:
+        return await database_sync_to_async(
+            lambda: Document.objects.get(pk=document.pk).title
+        )()
+
+    for _ in range(100):
+        if await saved_title() == "Quarterly plan":
+            break
+        await asyncio.sleep(0.02)
+    assert await saved_title() == "Quarterly plan"
+    await alice.close()
+
+
+async def test_rename_from_the_list_reaches_open_editors(personas, document):
+    from pycrdt import Map
+
+    from documents.services import document_rename
+
+    alice = await open_peer(personas["owner"], document)
+    await database_sync_to_async(document_rename)(
+        document=document, title="Renamed elsewhere", user=personas["editor"]
+    )
+    meta = alice.doc.get("meta", type=Map)
+    await alice.receive_until(lambda _: meta.get("title") == "Renamed elsewhere")
+    await alice.close()
