@@ -8,6 +8,7 @@ from enum import IntEnum
 class CloseCode(IntEnum):
     UNSUPPORTED_DATA = 1003  # a text frame: the protocol is binary
     SERVER_ERROR = 1011  # the document could not be loaded; try again later
+    ACCESS_CHANGED = 4100  # your role changed: reconnect to continue under the new one
     BAD_FRAME = 4400  # the frame does not follow the y-websocket protocol
     NOT_AUTHENTICATED = 4401  # log in first
     FORBIDDEN = 4403  # no access to this document (or access was removed)

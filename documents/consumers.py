@@ -135,3 +135,9 @@ class DocumentConsumer(AsyncWebsocketConsumer):
     async def send_frame(self, frame: bytes) -> None:
         """Called by the room to deliver a frame to this editor."""
         await self.send(bytes_data=frame)
+
+    async def end(self, code: int, reason: str) -> None:
+        """Called by the room when access changed: say why, then close."""
+        self.room = None
+        await self.send(bytes_data=protocol.encode_permission_denied(reason))
+        await self.close(code, reason)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from typing import Any
 
@@ -101,6 +102,11 @@ class Membership(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.EDITOR)
+    # Set when the role came from opening a share link: revoking the link
+    # takes such access away again.
+    via_link = models.ForeignKey(
+        "ShareLink", null=True, blank=True, on_delete=models.SET_NULL, related_name="grants"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -110,3 +116,32 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.role} on {self.document_id}"
+
+
+def _link_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class ShareLinkQuerySet(models.QuerySet["ShareLink"]):
+    def active(self) -> ShareLinkQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+class ShareLink(models.Model):
+    """A secret link that grants a role to whoever logs in and opens it."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="share_links")
+    token = models.CharField(max_length=64, unique=True, default=_link_token, editable=False)
+    role = models.CharField(
+        max_length=10, choices=[(Role.EDITOR, "Editor"), (Role.VIEWER, "Viewer")]
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ShareLinkQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.role} link to {self.document_id}"

@@ -28,6 +28,7 @@ from channels.layers import BaseChannelLayer
 from pycrdt import Doc
 
 from documents import conf, presence_registry, protocol, server_edits, store
+from documents.close_codes import CloseCode
 from documents.models import Document
 from documents.presence import Presence
 from documents.protocol import AwarenessEntry
@@ -43,6 +44,8 @@ class Connection(Protocol):
     identity: dict[str, Any]
 
     async def send_frame(self, frame: bytes) -> None: ...
+
+    async def end(self, code: int, reason: str) -> None: ...
 
 
 class InvalidUpdate(ValueError):
@@ -352,6 +355,8 @@ class Room:
             "room.bye": self._on_bye,
             "presence.update": self._on_presence,
             "presence.states": self._on_presence,
+            "document.access": self._on_access,
+            "document.deleted": self._on_deleted,
         }
         while True:
             message = await self.layer.receive(self.channel)
@@ -378,6 +383,21 @@ class Room:
 
     async def _on_document_update(self, message: dict[str, Any]) -> None:
         self._inbox.put_nowait(_Announced(message["seq"], message["update"]))
+
+    async def _on_access(self, message: dict[str, Any]) -> None:
+        """A user's role changed: reconnect them under the new one, or cut them off."""
+        if message["role"] is None:
+            code, reason = CloseCode.FORBIDDEN, "your access to this document was removed"
+        else:
+            code, reason = CloseCode.ACCESS_CHANGED, f"your role is now {message['role']}"
+        for conn in [c for c in self.connections if c.user_id == message["user_id"]]:
+            await self.leave(conn)
+            await conn.end(code, reason)
+
+    async def _on_deleted(self, message: dict[str, Any]) -> None:
+        for conn in list(self.connections):
+            await self.leave(conn)
+            await conn.end(CloseCode.NOT_FOUND, "the document was deleted")
 
     async def _on_heartbeat(self, message: dict[str, Any]) -> None:
         if message["last_seq"] > self.last_seq:

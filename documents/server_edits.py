@@ -42,11 +42,15 @@ def edit_document(
 
 def announce(document_id: UUID, seq: int, update: bytes) -> None:
     """Tell every server process with the document open about a committed update."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
     message: dict[str, Any] = {"type": "document.update", "seq": seq, "update": update}
-    async_to_sync(layer.group_send)(f"document.{document_id.hex}", message)
+    announce_event(f"document.{document_id.hex}", message)
+
+
+def announce_event(group: str, message: dict[str, Any]) -> None:
+    """Send a typed event to a document's group from sync code (views, services)."""
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(group, message)
 
 
 def meta_of(doc: Doc) -> Map:

@@ -49,4 +49,7 @@ def document_delete(*, document: Document, user: Any) -> None:
     """Delete the document with its history; only the owner may."""
     if role_for(user, document) != Role.OWNER:
         raise PermissionDenied("Only the owner may delete a document.")
+    group, message = document.group_name, {"type": "document.deleted"}
     document.delete()
+    # Open editors are told once the delete is certain.
+    transaction.on_commit(lambda: server_edits.announce_event(group, message))

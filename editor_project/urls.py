@@ -10,4 +10,5 @@ urlpatterns = [
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("documents.urls")),
+    path("", include("documents.sharing_urls")),
 ]
