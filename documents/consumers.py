@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -20,6 +21,8 @@ from documents.rooms import DocumentTooLarge, InvalidUpdate, Room
 
 logger = logging.getLogger(__name__)
 
+MAX_IN_FLIGHT = 256  # updates from one socket queued for commit before it must wait
+
 
 class DocumentConsumer(AsyncWebsocketConsumer):
     """Authorize, join the document's room, and hand it each decoded frame."""
@@ -34,6 +37,19 @@ class DocumentConsumer(AsyncWebsocketConsumer):
         # Tests pass a registry to stand in for a second server process.
         self.rooms = rooms or registry()
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Hand frames straight to their handler.
+
+        Channels' own dispatch first closes stale database connections through
+        the ORM's one worker thread, so every frame would queue behind the
+        commit in progress. Frames touch no database here; the writer's calls
+        do that housekeeping themselves.
+        """
+        if message["type"] == "websocket.receive":
+            await self.websocket_receive(message)
+        else:
+            await super().dispatch(message)
+
     async def connect(self) -> None:
         """Refuse before joining anything; otherwise accept and greet."""
         user = self.scope["user"]
@@ -41,6 +57,8 @@ class DocumentConsumer(AsyncWebsocketConsumer):
         self.identity = {}
         self._allowance = 2.0 * conf.get("MAX_UPDATES_PER_SECOND")
         self._refilled = time.monotonic()
+        self._in_flight: set[asyncio.Future[int]] = set()
+        self._closing = False
         if not user.is_authenticated:
             return await self._refuse(CloseCode.NOT_AUTHENTICATED, "log in to open documents")
         document_id = UUID(self.scope["url_route"]["kwargs"]["document_id"])
@@ -60,20 +78,21 @@ class DocumentConsumer(AsyncWebsocketConsumer):
             self.room = await rooms.join(document_id, self)
         except store.LoadError:
             logger.exception("document=%s could not be loaded", document_id)
-            await self.close(CloseCode.SERVER_ERROR, "document could not be loaded")
+            await self.close(int(CloseCode.SERVER_ERROR), "document could not be loaded")
 
     async def _refuse(self, code: CloseCode, reason: str) -> None:
         # A close before accept reaches the browser as a bare HTTP 403; accept
         # only to say why, in the protocol's own permission-denied message.
         logger.info("refused socket code=%d reason=%s path=%s", code, reason, self.scope["path"])
         await self.accept()
+        self._closing = True
         await self.send(bytes_data=protocol.encode_permission_denied(reason))
-        await self.close(code, reason)
+        await self.close(int(code), reason)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Decode one frame and hand it to the room; bad input closes this socket only."""
-        if self.room is None:
-            return
+        if self.room is None or self._closing:
+            return  # frames already in flight when we decided to close
         if bytes_data is None:
             return await self._reject(CloseCode.UNSUPPORTED_DATA, "binary frames only")
         if len(bytes_data) > conf.get("MAX_FRAME_BYTES"):
@@ -102,12 +121,27 @@ class DocumentConsumer(AsyncWebsocketConsumer):
             if not self._take_token():
                 await self._reject(CloseCode.RATE_LIMITED, "too many updates per second")
                 return
-            await room.update(self, message.update)
+            # Not awaited: the next frame can join the same group commit. The
+            # cap on updates in flight is the backpressure.
+            pending = room.update(self, message.update)
+            if pending is not None:
+                self._in_flight.add(pending)
+                pending.add_done_callback(self._on_committed)
+                if len(self._in_flight) >= MAX_IN_FLIGHT:
+                    await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
         elif isinstance(message, protocol.AwarenessMessage):
             await room.awareness(self, message.payload)
         elif isinstance(message, protocol.QueryAwareness):
             await room.query_awareness(self)
         # An auth message from a client means nothing to the server.
+
+    def _on_committed(self, future: asyncio.Future[int]) -> None:
+        self._in_flight.discard(future)
+        if future.cancelled() or future.exception() is None:
+            return
+        logger.error("update from user=%s not saved: %r", self.user_id, future.exception())
+        # The editor still holds the edit and resends it when it reconnects.
+        asyncio.ensure_future(self._reject(CloseCode.SERVER_ERROR, "update could not be saved"))
 
     def _take_token(self) -> bool:
         """Token bucket: a sustained rate with bursts of twice that."""
@@ -124,7 +158,10 @@ class DocumentConsumer(AsyncWebsocketConsumer):
         logger.warning(
             "closing socket code=%d user=%s path=%s: %s", code, self.user_id, self.scope["path"], reason
         )
-        await self.close(code, reason[:120])
+        if self._closing:
+            return
+        self._closing = True
+        await self.close(int(code), reason[:120])
 
     async def disconnect(self, code: int) -> None:
         """Leave the room; peers learn at once that this editor is gone."""
@@ -139,5 +176,6 @@ class DocumentConsumer(AsyncWebsocketConsumer):
     async def end(self, code: int, reason: str) -> None:
         """Called by the room when access changed: say why, then close."""
         self.room = None
+        self._closing = True
         await self.send(bytes_data=protocol.encode_permission_denied(reason))
-        await self.close(code, reason)
+        await self.close(int(code), reason)

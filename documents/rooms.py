@@ -201,8 +201,11 @@ class Room:
             raise InvalidUpdate("state vector cannot be decoded") from None
         await conn.send_frame(protocol.encode_sync_step2(diff))
 
-    async def update(self, conn: Connection, update: bytes) -> int | None:
-        """Persist an editor's update, then relay it; returns its sequence number."""
+    def update(self, conn: Connection, update: bytes) -> asyncio.Future[int] | None:
+        """Queue an editor's update for the next group commit; it is relayed once durable.
+
+        The future resolves to its sequence number; None for an empty update.
+        """
         validate_update(update)
         if update == store.EMPTY_UPDATE:
             return None
@@ -210,7 +213,7 @@ class Room:
             raise DocumentTooLarge(f"document would exceed {conf.get('MAX_DOCUMENT_BYTES')} bytes")
         self.size += len(update)
         pending = store.Pending(self.document_id, update, conn.user_id)
-        return await self.writer.append(
+        return self.writer.submit(
             pending, lambda seq: self._inbox.put_nowait(_Committed(seq, update, conn))
         )
 

@@ -34,13 +34,17 @@ class Writer:
         self.batches = 0
         self.written = 0
 
-    async def append(self, item: store.Pending, on_commit: OnCommit) -> int:
-        """Persist one update; `on_commit(seq)` runs once it is durable."""
+    def submit(self, item: store.Pending, on_commit: OnCommit) -> asyncio.Future[int]:
+        """Queue one update; `on_commit(seq)` runs once it is durable, then the future resolves."""
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._queue.append((item, on_commit, future))
         if self._flushing is None:
             self._flushing = asyncio.create_task(self._flush())
-        return await future
+        return future
+
+    async def append(self, item: store.Pending, on_commit: OnCommit) -> int:
+        """Persist one update and wait until it is durable."""
+        return await self.submit(item, on_commit)
 
     async def _flush(self) -> None:
         try:

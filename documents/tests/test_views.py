@@ -208,7 +208,10 @@ def test_editor_can_edit(editor_user, document):
     config = editor_config(response)
     assert config["role"] == "editor"
     assert config["canEdit"] is True
-    assert b"banner--readonly" not in response.content
+    assert (
+        b'id="readonly-banner" class="banner banner--readonly" role="note" hidden'
+        in response.content
+    )
 
 
 def test_viewer_gets_read_only_page(viewer, document):
@@ -216,7 +219,7 @@ def test_viewer_gets_read_only_page(viewer, document):
     config = editor_config(response)
     assert config["role"] == "viewer"
     assert config["canEdit"] is False
-    assert b"banner--readonly" in response.content
+    assert b'class="banner banner--readonly" role="note">' in response.content
     assert b'id="doc-title"' in response.content and b"readonly" in response.content
 
 

@@ -18,6 +18,8 @@ import { ConnectionStatus, shouldReconnect } from './status.js'
 import { bindTitle } from './title.js'
 import { bindToolbar } from './toolbar.js'
 
+const ACCESS_CHANGED = 4100
+
 const NOTICES = {
   'signed-out': {
     text: 'You have been signed out. Sign in again to keep editing.',
@@ -65,11 +67,11 @@ function start() {
   })
   const refreshToolbar = bindToolbar({ toolbar: $('toolbar'), editor })
 
+  $('doc-title').readOnly = !config.canEdit
   bindTitle({
     input: $('doc-title'),
     ydoc,
     fallback: config.title,
-    editable: config.canEdit,
     onTitle: (title) => {
       document.title = `${title} · Editor`
     },
@@ -114,6 +116,42 @@ function start() {
     box.hidden = false
     // Revoked or deleted: do not keep a copy of the content in this browser.
     if (reason !== 'signed-out') persistence.clearData()
+  }
+
+  // The server closes with 4100 when our role changed; the provider reconnects
+  // under the new role, and the page follows it.
+  provider.on('connection-close', (event) => {
+    if (event && event.code === ACCESS_CHANGED) refreshRole()
+  })
+
+  async function refreshRole() {
+    if (!config.apiUrl) return
+    try {
+      const response = await fetch(config.apiUrl, {
+        credentials: 'same-origin',
+        headers: { Accept: 'application/json' },
+      })
+      if (!response.ok) return // a refusal arrives as a close code on the next connect
+      const data = await response.json()
+      applyRole(data.role, Boolean(data.can_edit))
+    } catch {
+      // Offline: the next connection will tell.
+    }
+  }
+
+  function applyRole(role, canEdit) {
+    if (status.denied) return
+    config.role = role
+    config.canEdit = canEdit
+    document.body.dataset.role = role
+    document.body.classList.toggle('is-readonly', !canEdit)
+    if (editor.isEditable !== canEdit) editor.setEditable(canEdit)
+    $('doc-title').readOnly = !canEdit
+    $('readonly-banner').hidden = canEdit
+    const badge = $('role-badge')
+    badge.className = `role role--${role}`
+    badge.textContent = role.charAt(0).toUpperCase() + role.slice(1)
+    refreshToolbar()
   }
 
   // A dead network can leave a socket open for a long time; trust the browser's view.

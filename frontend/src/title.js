@@ -4,10 +4,9 @@
 const MAX_LENGTH = 200
 export const TITLE_ORIGIN = { name: 'title-input' }
 
-export function bindTitle({ input, ydoc, fallback, editable, onTitle, onSubmit }) {
+export function bindTitle({ input, ydoc, fallback, onTitle, onSubmit }) {
   const meta = ydoc.getMap('meta')
   input.maxLength = MAX_LENGTH
-  input.readOnly = !editable
 
   const current = () => {
     const value = meta.get('title')
@@ -31,13 +30,14 @@ export function bindTitle({ input, ydoc, fallback, editable, onTitle, onSubmit }
   }
 
   const write = (value) => {
-    if (!editable || meta.get('title') === value) return
+    // readOnly follows the role, which can change while the page is open.
+    if (input.readOnly || meta.get('title') === value) return
     ydoc.transact(() => meta.set('title', value.slice(0, MAX_LENGTH)), TITLE_ORIGIN)
   }
 
   input.addEventListener('input', () => write(input.value))
   input.addEventListener('blur', () => {
-    if (!input.value.trim()) {
+    if (!input.readOnly && !input.value.trim()) {
       input.value = 'Untitled document'
       write(input.value)
     }
