@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import hashlib
+import itertools
 import json
 import os
 import platform
@@ -29,7 +30,6 @@ import re
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -177,7 +177,7 @@ class Sampler(threading.Thread):
 
     def peak_cores(self, start: float, end: float) -> float | None:
         inside = [(t, c) for t, c in self.samples if start <= t <= end]
-        pairs = zip(inside, inside[1:], strict=False)
+        pairs = itertools.pairwise(inside)
         rates = [(c2 - c1) / (t2 - t1) for (t1, c1), (t2, c2) in pairs if t2 > t1]
         return max(rates) if rates else None
 
@@ -204,7 +204,9 @@ def drop_database(name: str) -> None:
     from psycopg import sql
 
     with pg_admin() as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 def delete_redis_keys(prefix: str) -> int:
@@ -429,7 +431,9 @@ class Bench:
         users = user_model.objects.bulk_create(
             [
                 user_model(
-                    username=f"{label}-{i}", first_name=f"Bench {label}{i}", password=make_password(None)
+                    username=f"{label}-{i}",
+                    first_name=f"Bench {label}{i}",
+                    password=make_password(None),
                 )
                 for i in range(count)
             ]
@@ -438,8 +442,8 @@ class Bench:
         for user in users:
             client = Client()
             client.force_login(user)
-            cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
-            out.append((user, cookie))
+            name = settings.SESSION_COOKIE_NAME
+            out.append((user, f"{name}={client.cookies[name].value}"))
         return out
 
     def make_documents(self, label: str, users: list[Any], count: int) -> list[Any]:
@@ -462,7 +466,7 @@ def stored_text(document_id: Any) -> tuple[str, int]:
     from documents import store
 
     loaded = store.load(document_id)
-    doc = Doc()
+    doc: Doc[Any] = Doc()
     if loaded.update != store.EMPTY_UPDATE:
         doc.apply_update(loaded.update)
     return str(doc.get("text", type=Text)), loaded.last_seq
@@ -483,7 +487,9 @@ def check_stored(result: dict[str, Any]) -> dict[str, Any]:
             if hashlib.sha256(text.encode("utf-8")).hexdigest() == d["textSha256"]:
                 equal += 1
             else:
-                mismatched.append(f"{d['documentId']} stored {len(text)} chars, client {d['textLength']}")
+                mismatched.append(
+                    f"{d['documentId']} stored {len(text)} chars, client {d['textLength']}"
+                )
         checks = {
             "documents": len(result["perDoc"]),
             "equal": equal,
@@ -543,7 +549,8 @@ def edit_scenario(
     }
     result["pass"] = all(result["bar"].values())
     result["title"] = (
-        f"{documents} document(s) x {clients} clients ({full} full) x {rate:g} edits/s x {seconds:g} s"
+        f"{documents} document(s) x {clients} clients ({full} full)"
+        f" x {rate:g} edits/s x {seconds:g} s"
     )
     return result
 
@@ -561,13 +568,13 @@ def build_history(count: int, seed: int = 7) -> tuple[list[bytes], str]:
     from pycrdt import Doc, Text
 
     rng = random.Random(seed)
-    doc = Doc()
+    doc: Doc[Any] = Doc()
     text = doc.get("text", type=Text)
     updates: list[bytes] = []
     sub = doc.observe(lambda event: updates.append(event.update))
     caret = 0
     length = 0
-    words = "the quick brown fox jumps over a lazy dog while editors type together".split()
+    words = ["the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "while"]
     for _ in range(count):
         roll = rng.random()
         if roll < 0.05 or caret > length:
@@ -613,7 +620,7 @@ def scenario_c(bench: Bench) -> dict[str, Any]:
         t0 = time.perf_counter()
         loaded = store.load(doc.pk)  # the database read and the merge
         t1 = time.perf_counter()
-        ydoc = Doc()
+        ydoc: Doc[Any] = Doc()
         ydoc.apply_update(loaded.update)  # Room.open
         t2 = time.perf_counter()
         diff = ydoc.get_update()  # Room.sync_step1 for a new client
@@ -654,7 +661,8 @@ def scenario_c(bench: Bench) -> dict[str, Any]:
         uncompacted = bench.run_node(open_config(), server, "c-uncompacted")
         cpu1 = proc_cpu_seconds(server.pid) or 0.0
         doc.refresh_from_db()
-        still_uncompacted = doc.snapshot_seq == 0 and DocumentUpdate.objects.filter(document=doc).count() == len(updates)
+        logged = DocumentUpdate.objects.filter(document=doc).count()
+        still_uncompacted = doc.snapshot_seq == 0 and logged == len(updates)
         t0 = time.perf_counter()
         store.compact(doc.pk)
         compact_ms = (time.perf_counter() - t0) * 1000
@@ -739,14 +747,17 @@ def scenario_d(bench: Bench) -> dict[str, Any]:
         result["server_log"] = server.log_summary()
     finally:
         server.stop()
-    result["title"] = f"awareness: 1 document x {clients} clients x {rate} caret moves/s x {seconds:g} s"
+    result["title"] = (
+        f"awareness: 1 document x {clients} clients x {rate} caret moves/s x {seconds:g} s"
+    )
     errors = result["errors"]
+    seen = result["finalCaretSeen"]
     result["bar"] = {
         "no_errors": not errors["closeCodes"]
         and not errors["disconnects"]
         and not errors["neverSynced"]
         and not errors["connectionErrors"],
-        "final_carets_seen": result["finalCaretSeen"]["seen"] == result["finalCaretSeen"]["expected"],
+        "final_carets_seen": seen["seen"] == seen["expected"],
     }
     result["pass"] = all(result["bar"].values())
     return result
@@ -802,7 +813,13 @@ def print_errors(errors: dict[str, Any]) -> None:
     parts = []
     if errors.get("closeCodes"):
         parts.append("close codes " + json.dumps(errors["closeCodes"]))
-    for key in ("connectionErrors", "disconnects", "permissionDenied", "neverSynced", "skippedTicks"):
+    for key in (
+        "connectionErrors",
+        "disconnects",
+        "permissionDenied",
+        "neverSynced",
+        "skippedTicks",
+    ):
         if errors.get(key):
             parts.append(f"{key} {errors[key]}")
     row("errors", ", ".join(parts) or "none")
@@ -875,7 +892,10 @@ def print_open(result: dict[str, Any]) -> None:
         )
         if phase["failures"] or phase["errors"]:
             row("   problems", f"{phase['failures']} failed; {phase['errors']}")
-    for key, label in (("uncompacted", "in-process, uncompacted"), ("compacted", "in-process, compacted")):
+    for key, label in (
+        ("uncompacted", "in-process, uncompacted"),
+        ("compacted", "in-process, compacted"),
+    ):
         b = result[f"in_process_{key}"]
         row(
             label,
@@ -945,7 +965,9 @@ def environment() -> dict[str, Any]:
     model = ""
     try:
         with open("/proc/cpuinfo") as f:
-            model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "")
+            model = next(
+                (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), ""
+            )
     except OSError:
         pass
     return {
@@ -958,8 +980,12 @@ def environment() -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scenario", nargs="+", choices=sorted(SCENARIOS), default=sorted(SCENARIOS))
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--scenario", nargs="+", choices=sorted(SCENARIOS), default=sorted(SCENARIOS)
+    )
     parser.add_argument("--seconds", type=float, help="override the load duration of a, b and d")
     parser.add_argument("--history", type=int, default=50_000, help="updates in c's document")
     parser.add_argument("--opens", type=int, default=5, help="cold opens per case in c")

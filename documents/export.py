@@ -562,7 +562,20 @@ def _md_delimiter_works(tokens: list[str | _Delimiter], rendered: list[str], ind
             and before == rendered[index][0]
         ):
             return False
-        return not after.isspace() and (not _is_punctuation(after) or _is_blank_or_punct(before))
+        return _left_flanking(before, after) and not _right_flanking(before, after)
+    return _right_flanking(before, after) and not _left_flanking(before, after)
+
+
+# A run that could both open and close (inside a word, say) is matched by
+# CommonMark's own rules, which need not pair it the way the marks nest; only
+# runs that can do one thing are trusted.
+
+
+def _left_flanking(before: str, after: str) -> bool:
+    return not after.isspace() and (not _is_punctuation(after) or _is_blank_or_punct(before))
+
+
+def _right_flanking(before: str, after: str) -> bool:
     return not before.isspace() and (not _is_punctuation(before) or _is_blank_or_punct(after))
 
 

@@ -206,16 +206,46 @@ def test_viewer_sees_changes_but_cannot_edit(
     assert "sneaky" not in alice.text()
 
 
-def test_losing_access_stops_reconnecting_with_a_message(both: tuple[Peer, Peer], doc: Any):
-    from documents.models import Membership
+def test_role_changes_apply_to_an_open_editor(both: tuple[Peer, Peer], doc: Any):
+    from documents import sharing
 
-    _, bob = both
-    Membership.objects.filter(document=doc, user=bob.user).delete()
-    bob.page.evaluate("window.__provider.ws.close()")  # the next connect is refused
+    alice, bob = both
+    sharing.access_grant(document=doc, by=alice.user, who="bob", role="viewer")
+    bob.page.wait_for_function("document.body.dataset.role === 'viewer'")
+    bob.wait_status("connected")
+    expect(bob.page.locator("#readonly-banner")).to_be_visible()
+    expect(bob.page.locator("#role-badge")).to_have_text("Viewer")
+    expect(bob.page.locator("#toolbar [data-action=bold]")).to_be_disabled()
+    assert bob.page.evaluate("window.__editor.isEditable") is False
+
+    sharing.access_grant(document=doc, by=alice.user, who="bob", role="editor")
+    bob.page.wait_for_function("document.body.dataset.role === 'editor'")
+    bob.wait_status("connected")
+    expect(bob.page.locator("#readonly-banner")).to_be_hidden()
+    bob.focus_end()
+    bob.type("Back in business")
+    alice.wait_text_contains("Back in business")
+
+
+def test_losing_access_stops_reconnecting_with_a_message(both: tuple[Peer, Peer], doc: Any):
+    from documents import sharing
+
+    alice, bob = both
+    sharing.access_revoke(document=doc, by=alice.user, user_id=bob.user.pk)
     bob.wait_status("denied")
-    expect(bob.page.locator("#editor-notice")).to_be_visible()
+    expect(bob.page.locator("#editor-notice")).to_contain_text("no longer have access")
     assert bob.page.evaluate("window.__provider.shouldConnect") is False
     assert bob.page.evaluate("window.__editor.isEditable") is False
+
+
+def test_deleting_the_document_tells_open_editors(both: tuple[Peer, Peer], doc: Any):
+    from documents import services
+
+    alice, bob = both
+    services.document_delete(document=doc, user=alice.user)
+    for peer in (alice, bob):
+        peer.wait_status("denied")
+        expect(peer.page.locator("#editor-notice")).to_contain_text("deleted")
 
 
 def test_document_list_shows_who_is_online(alice: Peer, bob: Peer, doc: Any):
