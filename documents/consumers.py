@@ -141,7 +141,9 @@ class DocumentConsumer(AsyncWebsocketConsumer):
             return
         logger.error("update from user=%s not saved: %r", self.user_id, future.exception())
         # The editor still holds the edit and resends it when it reconnects.
-        asyncio.ensure_future(self._reject(CloseCode.SERVER_ERROR, "update could not be saved"))
+        self._closer = asyncio.ensure_future(
+            self._reject(CloseCode.SERVER_ERROR, "update could not be saved")
+        )
 
     def _take_token(self) -> bool:
         """Token bucket: a sustained rate with bursts of twice that."""
@@ -156,7 +158,11 @@ class DocumentConsumer(AsyncWebsocketConsumer):
 
     async def _reject(self, code: CloseCode, reason: str) -> None:
         logger.warning(
-            "closing socket code=%d user=%s path=%s: %s", code, self.user_id, self.scope["path"], reason
+            "closing socket code=%d user=%s path=%s: %s",
+            code,
+            self.user_id,
+            self.scope["path"],
+            reason,
         )
         if self._closing:
             return

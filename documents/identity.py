@@ -7,8 +7,18 @@ from typing import Any
 
 # Readable on white, distinct from each other.
 PALETTE = (
-    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#0f9aa8",
-    "#d6338a", "#6b8e23", "#9a6324", "#800000", "#1f6f8b", "#5b3cc4",
+    "#e6194b",
+    "#3cb44b",
+    "#4363d8",
+    "#f58231",
+    "#911eb4",
+    "#0f9aa8",
+    "#d6338a",
+    "#6b8e23",
+    "#9a6324",
+    "#800000",
+    "#1f6f8b",
+    "#5b3cc4",
 )
 
 

@@ -67,7 +67,9 @@ class DocumentUpdate(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["document", "seq"], name="update_seq_unique_per_document")
+            models.UniqueConstraint(
+                fields=["document", "seq"], name="update_seq_unique_per_document"
+            )
         ]
 
     def __str__(self) -> str:

@@ -10,7 +10,7 @@ bouncing between every client. The `user` field is always the server's.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ from documents.protocol import AwarenessEntry
 class _Held:
     clock: int
     state: Any
-    owner: Hashable
+    owner: object
 
 
 class Presence:
@@ -35,7 +35,7 @@ class Presence:
         return sum(1 for held in self._states.values() if held.state is not None)
 
     def apply(
-        self, owner: Hashable, entries: Iterable[AwarenessEntry], user: dict[str, Any] | None
+        self, owner: object, entries: Iterable[AwarenessEntry], user: dict[str, Any] | None
     ) -> list[AwarenessEntry]:
         """Take the owner's entries; return those that changed anything.
 
@@ -45,10 +45,9 @@ class Presence:
         changed = []
         for entry in entries:
             held = self._states.get(entry.client_id)
-            if held is not None and held.owner != owner:
-                if held.state is not None:
-                    self.dropped += 1  # someone else's id: a spoof or a stale echo
-                    continue
+            if held is not None and held.owner != owner and held.state is not None:
+                self.dropped += 1  # someone else's id: a spoof or a stale echo
+                continue
             state = entry.state
             if held is not None and held.owner == owner:
                 newer = entry.clock > held.clock
@@ -67,7 +66,7 @@ class Presence:
             changed.append(AwarenessEntry(entry.client_id, entry.clock, state))
         return changed
 
-    def remove_owner(self, owner: Hashable) -> list[AwarenessEntry]:
+    def remove_owner(self, owner: object) -> list[AwarenessEntry]:
         """Forget every id the owner holds; return the removals to announce."""
         gone = []
         for client_id, held in list(self._states.items()):
@@ -80,7 +79,7 @@ class Presence:
             self._heard.pop(owner, None)
         return gone
 
-    def owned_by(self, owner: Hashable) -> list[AwarenessEntry]:
+    def owned_by(self, owner: object) -> list[AwarenessEntry]:
         """The live states the owner holds."""
         return [
             AwarenessEntry(client_id, held.clock, held.state)
@@ -96,7 +95,7 @@ class Presence:
             if held.state is not None and not (local_only and isinstance(held.owner, str))
         ]
 
-    def users(self, owner_filter: Callable[[Hashable], bool] | None = None) -> list[dict[str, Any]]:
+    def users(self, owner_filter: Callable[[object], bool] | None = None) -> list[dict[str, Any]]:
         """Distinct users present, by their server-stamped identity."""
         seen: dict[Any, dict[str, Any]] = {}
         for held in self._states.values():

@@ -47,7 +47,7 @@ def _async_redis() -> Any:
     loop = asyncio.get_running_loop()
     client = _async_clients.get(loop)
     if client is None:
-        client = _async_clients[loop] = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+        client = _async_clients[loop] = redis.asyncio.Redis.from_url(str(settings.REDIS_URL))
     return client
 
 
@@ -56,7 +56,7 @@ def _sync_redis() -> Any:
     if _sync_client is None:
         import redis
 
-        _sync_client = redis.Redis.from_url(settings.REDIS_URL)
+        _sync_client = redis.Redis.from_url(str(settings.REDIS_URL))
     return _sync_client
 
 

@@ -244,5 +244,7 @@ def encode_awareness_entries(entries: list[AwarenessEntry]) -> bytes:
     for entry in entries:
         parts.append(write_var_uint(entry.client_id))
         parts.append(write_var_uint(entry.clock))
-        parts.append(write_var_string(json.dumps(entry.state, separators=(",", ":"), ensure_ascii=False)))
+        parts.append(
+            write_var_string(json.dumps(entry.state, separators=(",", ":"), ensure_ascii=False))
+        )
     return b"".join(parts)

@@ -92,13 +92,17 @@ _Event = _Committed | _Announced | _Behind | _Reload
 
 class Room:
     def __init__(
-        self, document_id: UUID, layer: BaseChannelLayer, writer: Writer, on_idle: Callable[[Room], None]
+        self,
+        document_id: UUID,
+        layer: BaseChannelLayer,
+        writer: Writer,
+        on_idle: Callable[[Room], None],
     ) -> None:
         self.document_id = document_id
         self.group = f"document.{document_id.hex}"
         self.layer = layer
         self.writer = writer
-        self.doc = Doc()
+        self.doc: Doc[Any] = Doc()
         self.last_seq = 0
         self.size = 0
         self.connections: set[Connection] = set()
@@ -238,7 +242,9 @@ class Room:
             else:
                 await presence_registry.withdraw(self.document_id, self.channel)
         except Exception:
-            logger.warning("room %s could not publish who is online", self.document_id, exc_info=True)
+            logger.warning(
+                "room %s could not publish who is online", self.document_id, exc_info=True
+            )
 
     # -- ordered delivery -----------------------------------------------------
 
@@ -250,7 +256,9 @@ class Room:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.exception("room %s failed to handle %s", self.document_id, type(event).__name__)
+                logger.exception(
+                    "room %s failed to handle %s", self.document_id, type(event).__name__
+                )
 
     async def _handle(self, event: _Event) -> None:
         if isinstance(event, _Reload):
@@ -292,8 +300,10 @@ class Room:
 
     async def _heal(self, reload: bool = False) -> None:
         """Catch up from the database, the source of truth."""
-        rows = None if reload else await database_sync_to_async(store.updates_after)(
-            self.document_id, self.last_seq
+        rows = (
+            None
+            if reload
+            else await database_sync_to_async(store.updates_after)(self.document_id, self.last_seq)
         )
         if rows is None:
             # Compaction folded the missing updates into a snapshot: merge it.
@@ -371,9 +381,14 @@ class Room:
                 logger.warning("room %s ignored message %r", self.document_id, message.get("type"))
                 continue
             try:
-                if origin and self.presence.heard_from(origin) and message["type"] not in (
-                    "room.hello",
-                    "presence.states",
+                if (
+                    origin
+                    and self.presence.heard_from(origin)
+                    and message["type"]
+                    not in (
+                        "room.hello",
+                        "presence.states",
+                    )
                 ):
                     # A process we had given up on (or never met): ask for its
                     # users again rather than wait for their next change.

@@ -23,7 +23,7 @@ def edit_document(
 ) -> int | None:
     """Apply `mutate` to the current content and persist the change; its sequence number."""
     loaded = store.load(document_id)
-    doc = Doc()
+    doc: Doc[Any] = Doc()
     if loaded.update != store.EMPTY_UPDATE:
         doc.apply_update(loaded.update)
     updates: list[bytes] = []

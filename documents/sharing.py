@@ -16,8 +16,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from documents.models import Document, Membership, Role, ShareLink
-from documents.server_edits import announce_event
 from documents.permissions import role_for
+from documents.server_edits import announce_event
 
 GRANTABLE = (Role.EDITOR, Role.VIEWER)
 RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.OWNER: 3}

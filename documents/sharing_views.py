@@ -73,7 +73,10 @@ def access(request: HttpRequest, pk: UUID) -> HttpResponse:
     if request.method == "POST":
         body = _payload(request)
         sharing.access_grant(
-            document=document, by=request.user, who=str(body.get("user", "")), role=str(body.get("role", ""))
+            document=document,
+            by=request.user,
+            who=str(body.get("user", "")),
+            role=str(body.get("role", "")),
         )
     return _listing(request, document)
 
@@ -92,7 +95,10 @@ def access_member(request: HttpRequest, pk: UUID, user_id: int) -> HttpResponse:
         if user is None:
             raise Http404
         sharing.access_grant(
-            document=document, by=request.user, who=user.user.get_username(), role=str(body.get("role", ""))
+            document=document,
+            by=request.user,
+            who=user.user.get_username(),
+            role=str(body.get("role", "")),
         )
     return _listing(request, document)
 
@@ -103,7 +109,9 @@ def access_member(request: HttpRequest, pk: UUID, user_id: int) -> HttpResponse:
 def links(request: HttpRequest, pk: UUID) -> HttpResponse:
     """POST {"role"}: a new share link."""
     document = _document(request, pk)
-    sharing.link_create(document=document, by=request.user, role=str(_payload(request).get("role", "")))
+    sharing.link_create(
+        document=document, by=request.user, role=str(_payload(request).get("role", ""))
+    )
     return _listing(request, document)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from django.db import transaction
@@ -158,7 +159,7 @@ def append(batch: list[Pending]) -> Appended:
 def _encode_compact(merged: bytes) -> bytes:
     """The document re-encoded from a Doc (deleted content garbage-collected),
     unless that would lose anything the merged log holds."""
-    doc = Doc()
+    doc: Doc[Any] = Doc()
     doc.apply_update(merged)
     encoded = doc.get_update()
     # Updates still waiting for a missing dependency are not in the Doc's own
@@ -176,7 +177,7 @@ def compact(document_id: UUID, *, label: str = "", user_id: int | None = None) -
     snapshot_data = _encode_compact(loaded.update)
     if snapshot_data == EMPTY_UPDATE and loaded.update != EMPTY_UPDATE:
         raise LoadError(f"document {document_id}: compaction produced an empty snapshot")
-    check = Doc()
+    check: Doc[Any] = Doc()
     check.apply_update(snapshot_data)  # the snapshot must read back
     with transaction.atomic():
         document = (
@@ -203,7 +204,10 @@ def compact(document_id: UUID, *, label: str = "", user_id: int | None = None) -
         document.save(update_fields=["snapshot_seq", "log_bytes"])
         _prune_snapshots(document_id)
     logger.info(
-        "compacted document=%s seq=%d snapshot_bytes=%d", document_id, snapshot.seq, len(snapshot_data)
+        "compacted document=%s seq=%d snapshot_bytes=%d",
+        document_id,
+        snapshot.seq,
+        len(snapshot_data),
     )
     return snapshot
 

@@ -31,6 +31,7 @@ class Writer:
         self._queue: list[tuple[store.Pending, OnCommit, asyncio.Future[int]]] = []
         self._flushing: asyncio.Task[None] | None = None
         self._compacting: set[UUID] = set()
+        self._compactions: set[asyncio.Task[None]] = set()
         self.batches = 0
         self.written = 0
 
@@ -79,7 +80,9 @@ class Writer:
         if document_id in self._compacting:
             return
         self._compacting.add(document_id)
-        asyncio.create_task(self._compact(document_id))
+        task = asyncio.create_task(self._compact(document_id))
+        self._compactions.add(task)
+        task.add_done_callback(self._compactions.discard)
 
     async def _compact(self, document_id: UUID) -> None:
         try:

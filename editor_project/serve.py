@@ -1,6 +1,6 @@
 """Start Daphne with the WebSocket limits and keepalives this app relies on.
 
-    python -m editor_project.serve [--host 127.0.0.1] [--port 8000]
+python -m editor_project.serve [--host 127.0.0.1] [--port 8000]
 """
 
 from __future__ import annotations
@@ -28,12 +28,18 @@ def main(argv: list[str] | None = None) -> None:
     # every 10 s finds sockets whose network vanished without a FIN.
     CommandLineInterface().run(
         [
-            "--bind", args.host,
-            "--port", str(args.port),
-            "--websocket-max-message-size", str(conf.get("MAX_FRAME_BYTES") + 1024),
-            "--ping-interval", "10",
-            "--ping-timeout", "20",
-            "--application-close-timeout", "5",
+            "--bind",
+            args.host,
+            "--port",
+            str(args.port),
+            "--websocket-max-message-size",
+            str(conf.get("MAX_FRAME_BYTES") + 1024),
+            "--ping-interval",
+            "10",
+            "--ping-timeout",
+            "20",
+            "--application-close-timeout",
+            "5",
             "editor_project.asgi:application",
         ]
     )

@@ -67,8 +67,18 @@ def start_postgres(workdir: Path) -> tuple[str, list[str]]:
     )
     options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
     subprocess.run(
-        [*as_postgres, str(bindir / "pg_ctl"), "-w", "-D", str(data), "-o", options,
-         "-l", str(workdir / "pg.log"), "start"],
+        [
+            *as_postgres,
+            str(bindir / "pg_ctl"),
+            "-w",
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(workdir / "pg.log"),
+            "start",
+        ],
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -81,8 +91,17 @@ def start_redis() -> tuple[str, subprocess.Popen[bytes]]:
         apt_install("redis-server")
     port = free_port()
     process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no"],
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
         stdout=subprocess.DEVNULL,
     )
     wait_for_port(port)
@@ -99,25 +118,25 @@ def main() -> int:
     if not Path("/usr/bin/chromium").exists():
         apt_install("chromium")
     env = dict(os.environ)
-    cleanups: list[object] = []
+    stops: list[list[str]] = []
+    processes: list[subprocess.Popen[bytes]] = []
     workdir = Path(tempfile.mkdtemp(prefix="collab-services-"))
     try:
         if not env.get("DATABASE_URL"):
             env["DATABASE_URL"], stop = start_postgres(workdir)
-            cleanups.append(stop)
+            stops.append(stop)
             print(f"throwaway PostgreSQL at {env['DATABASE_URL']}", flush=True)
         if not env.get("REDIS_URL"):
             env["REDIS_URL"], redis = start_redis()
-            cleanups.append(redis)
+            processes.append(redis)
             print(f"throwaway Redis at {env['REDIS_URL']}", flush=True)
         return subprocess.call(argv, env=env)
     finally:
-        for cleanup in reversed(cleanups):
-            if isinstance(cleanup, subprocess.Popen):
-                cleanup.terminate()
-                cleanup.wait(10)
-            else:
-                subprocess.run(cleanup, stdout=subprocess.DEVNULL, check=False)  # type: ignore[arg-type]
+        for process in processes:
+            process.terminate()
+            process.wait(10)
+        for stop in stops:
+            subprocess.run(stop, stdout=subprocess.DEVNULL, check=False)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

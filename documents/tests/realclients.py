@@ -16,6 +16,7 @@ from typing import Any
 
 import websockets
 from pycrdt import Doc, Text
+from websockets.typing import Origin
 
 from conftest import wait_until
 from documents import protocol
@@ -130,7 +131,10 @@ class PyClient:
 
     async def connect(self) -> PyClient:
         self._ws = await websockets.connect(
-            self.url, additional_headers=self.headers, origin=self.origin, max_size=None
+            self.url,
+            additional_headers=self.headers,
+            origin=Origin(self.origin),
+            max_size=None,
         )
         await self._ws.send(protocol.encode_sync_step1(self.doc.get_state()))
         self._task = asyncio.create_task(self._run())

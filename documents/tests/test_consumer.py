@@ -82,7 +82,10 @@ async def test_update_is_committed_before_any_peer_sees_it(personas, document):
     update = await alice.edit("durable")
     await bob.wait_text("durable")
     stored = await database_sync_to_async(
-        lambda: [bytes(d) for d in DocumentUpdate.objects.filter(document=document).values_list("data", flat=True)]
+        lambda: [
+            bytes(d)
+            for d in DocumentUpdate.objects.filter(document=document).values_list("data", flat=True)
+        ]
     )()
     assert update in stored
     await alice.close()
@@ -183,9 +186,7 @@ async def test_title_typed_in_the_editor_is_saved_to_the_database(personas, docu
     await alice.send(protocol.encode_sync_update(updates[-1]))
 
     async def saved_title() -> str:
-        return await database_sync_to_async(
-            lambda: Document.objects.get(pk=document.pk).title
-        )()
+        return await database_sync_to_async(lambda: Document.objects.get(pk=document.pk).title)()
 
     for _ in range(100):
         if await saved_title() == "Quarterly plan":

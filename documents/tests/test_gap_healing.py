@@ -12,9 +12,9 @@ import uuid
 from typing import Any
 
 import pytest
+from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels_redis.core import RedisChannelLayer
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import connections
 from django.urls import re_path
@@ -104,7 +104,9 @@ async def test_dropped_updates_are_healed_from_the_database(two_processes, perso
     assert sum(layer.dropped for layer in layers) > 10, "the layer dropped nothing"
     healed = rooms_a.rooms[document.id].healed + rooms_b.rooms[document.id].healed
     assert healed > 0
-    print(f"\ndropped {sum(l.dropped for l in layers)} relays; healed {healed} from the database")
+    print(
+        f"\ndropped {sum(layer.dropped for layer in layers)} relays; healed {healed} from the database"
+    )
     await alice.close()
     await bob.close()
 

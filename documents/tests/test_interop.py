@@ -27,11 +27,18 @@ def stored_text(document_id) -> str:
 @pytest.mark.django_db(transaction=True)
 async def test_stock_and_pycrdt_clients_converge(daphne_server, cookies, document):
     nodes = [
-        NodeClient(daphne_server.ws_url, document.id, cookies["owner" if i % 2 else "editor"], daphne_server.url)
+        NodeClient(
+            daphne_server.ws_url,
+            document.id,
+            cookies["owner" if i % 2 else "editor"],
+            daphne_server.url,
+        )
         for i in range(3)
     ]
     pys = [
-        await PyClient(daphne_server.ws_url, document.id, cookies["editor"], daphne_server.url).connect()
+        await PyClient(
+            daphne_server.ws_url, document.id, cookies["editor"], daphne_server.url
+        ).connect()
         for _ in range(2)
     ]
     try:

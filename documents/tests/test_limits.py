@@ -52,7 +52,9 @@ def edits(count: int) -> list[bytes]:
     return updates
 
 
-async def test_huge_frame_and_update_flood_are_refused_with_bounded_memory(daphne_server, cookies, document):
+async def test_huge_frame_and_update_flood_are_refused_with_bounded_memory(
+    daphne_server, cookies, document
+):
     baseline = peak_rss_mb(daphne_server.pid)
     # 20 MB in one frame: refused by the server before it is buffered whole.
     ws = await connect(daphne_server, cookies["owner"], document.id)

@@ -98,12 +98,54 @@ LOGIN = "login"  # a redirect to the login page
 
 PAGE_CELLS = {
     # path: {persona: expected status}
-    "editor_page": {"anonymous": LOGIN, "stranger": 404, "viewer": 200, "editor": 200, "owner": 200, "link_holder": 200},
-    "document_list": {"anonymous": LOGIN, "stranger": 200, "viewer": 200, "editor": 200, "owner": 200, "link_holder": 200},
-    "rename": {"anonymous": LOGIN, "stranger": 404, "viewer": 403, "editor": 302, "owner": 302, "link_holder": 302},
-    "delete": {"anonymous": LOGIN, "stranger": 404, "viewer": 403, "editor": 403, "owner": 302, "link_holder": 403},
-    "share": {"anonymous": 401, "stranger": 404, "viewer": 403, "editor": 403, "owner": 200, "link_holder": 403},
-    "api_detail": {"anonymous": 401, "stranger": 404, "viewer": 200, "editor": 200, "owner": 200, "link_holder": 200},
+    "editor_page": {
+        "anonymous": LOGIN,
+        "stranger": 404,
+        "viewer": 200,
+        "editor": 200,
+        "owner": 200,
+        "link_holder": 200,
+    },
+    "document_list": {
+        "anonymous": LOGIN,
+        "stranger": 200,
+        "viewer": 200,
+        "editor": 200,
+        "owner": 200,
+        "link_holder": 200,
+    },
+    "rename": {
+        "anonymous": LOGIN,
+        "stranger": 404,
+        "viewer": 403,
+        "editor": 302,
+        "owner": 302,
+        "link_holder": 302,
+    },
+    "delete": {
+        "anonymous": LOGIN,
+        "stranger": 404,
+        "viewer": 403,
+        "editor": 403,
+        "owner": 302,
+        "link_holder": 403,
+    },
+    "share": {
+        "anonymous": 401,
+        "stranger": 404,
+        "viewer": 403,
+        "editor": 403,
+        "owner": 200,
+        "link_holder": 403,
+    },
+    "api_detail": {
+        "anonymous": 401,
+        "stranger": 404,
+        "viewer": 200,
+        "editor": 200,
+        "owner": 200,
+        "link_holder": 200,
+    },
 }
 
 

@@ -46,7 +46,9 @@ def test_killed_client_disappears_within_two_seconds(daphne_server, cookies, doc
         carol.close()  # polite: the provider says goodbye and closes the socket
         wait_until(lambda: "Viewer" not in alice.peer_names(), 2.0)
         polite = time.monotonic() - started
-        print(f"\ncaret gone after: polite close {polite * 1000:.0f} ms, kill -9 {killed * 1000:.0f} ms")
+        print(
+            f"\ncaret gone after: polite close {polite * 1000:.0f} ms, kill -9 {killed * 1000:.0f} ms"
+        )
     finally:
         alice.close()
         bob.close()
@@ -62,7 +64,9 @@ def test_two_server_processes_share_presence_and_the_online_list(server_factory,
         wait_until(lambda: "Owner" in bob.peer_names(), 5)
         for server in (first, second):
             wait_until(
-                lambda s=server: online_names(s, cookies["owner"], document.id) == {"Owner", "Editor"},
+                lambda s=server: (
+                    online_names(s, cookies["owner"], document.id) == {"Owner", "Editor"}
+                ),
                 5,
             )
         # Edits cross processes too.
@@ -72,9 +76,13 @@ def test_two_server_processes_share_presence_and_the_online_list(server_factory,
         started = time.monotonic()
         bob.close()
         wait_until(lambda: "Editor" not in alice.peer_names(), 2.0)
-        print(f"\ncross-process polite departure seen after {(time.monotonic() - started) * 1000:.0f} ms")
+        print(
+            f"\ncross-process polite departure seen after {(time.monotonic() - started) * 1000:.0f} ms"
+        )
         for server in (first, second):
-            wait_until(lambda s=server: online_names(s, cookies["owner"], document.id) == {"Owner"}, 5)
+            wait_until(
+                lambda s=server: online_names(s, cookies["owner"], document.id) == {"Owner"}, 5
+            )
     finally:
         alice.close()
         bob.close()
@@ -87,7 +95,9 @@ def test_users_of_a_killed_server_vanish_from_the_other(server_factory, cookies,
     bob = client(doomed, cookies, "editor", document)
     try:
         wait_until(lambda: "Editor" in alice.peer_names(), 5)
-        wait_until(lambda: online_names(first, cookies["owner"], document.id) == {"Owner", "Editor"}, 5)
+        wait_until(
+            lambda: online_names(first, cookies["owner"], document.id) == {"Owner", "Editor"}, 5
+        )
         started = time.monotonic()
         doomed.kill()
         wait_until(lambda: "Editor" not in alice.peer_names(), 6)

@@ -67,11 +67,15 @@ def test_awareness_round_trips_byte_for_byte():
     payload = bytes.fromhex(ref["awarenessPayload"])
     entries = protocol.decode_awareness(payload)
     assert entries == [
-        AwarenessEntry(42, ref["awarenessClock"], {"user": {"name": "Zoë", "color": "#123456"}, "cursor": None})
+        AwarenessEntry(
+            42, ref["awarenessClock"], {"user": {"name": "Zoë", "color": "#123456"}, "cursor": None}
+        )
     ]
     assert protocol.encode_awareness_entries(entries) == payload
     assert protocol.encode_awareness(payload).hex() == ref["awarenessFrame"]
-    assert protocol.decode(bytes.fromhex(ref["awarenessFrame"])) == protocol.AwarenessMessage(payload)
+    assert protocol.decode(bytes.fromhex(ref["awarenessFrame"])) == protocol.AwarenessMessage(
+        payload
+    )
 
 
 def test_awareness_removal_encodes_null():

@@ -23,7 +23,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_owner_shares_by_username_or_email(personas, document):
     personas["stranger"].email = "Stranger@Example.com"
     personas["stranger"].save()
-    sharing.access_grant(document=document, by=personas["owner"], who="stranger@example.com", role="viewer")
+    sharing.access_grant(
+        document=document, by=personas["owner"], who="stranger@example.com", role="viewer"
+    )
     assert role_for(personas["stranger"], document) == Role.VIEWER
     sharing.access_grant(document=document, by=personas["owner"], who="STRANGER", role="editor")
     assert role_for(personas["stranger"], document) == Role.EDITOR
@@ -31,7 +33,11 @@ def test_owner_shares_by_username_or_email(personas, document):
 
 @pytest.mark.parametrize(
     ("who", "role", "error"),
-    [("nobody", "viewer", ValidationError), ("stranger", "owner", ValidationError), ("owner", "viewer", ValidationError)],
+    [
+        ("nobody", "viewer", ValidationError),
+        ("stranger", "owner", ValidationError),
+        ("owner", "viewer", ValidationError),
+    ],
 )
 def test_bad_share_requests_are_refused(personas, document, who, role, error):
     with pytest.raises(error):
@@ -69,16 +75,32 @@ def test_access_api_round_trip(personas, document):
     client = Client()
     client.force_login(personas["owner"])
     url = reverse("api-access", kwargs={"pk": document.pk})
-    body = client.post(url, json.dumps({"user": "stranger", "role": "viewer"}), content_type="application/json").json()
-    assert {m["username"]: m["role"] for m in body["members"]} == {"editor": "editor", "viewer": "viewer", "stranger": "viewer"}
-    body = client.post(reverse("api-links", kwargs={"pk": document.pk}), json.dumps({"role": "editor"}), content_type="application/json").json()
+    body = client.post(
+        url, json.dumps({"user": "stranger", "role": "viewer"}), content_type="application/json"
+    ).json()
+    assert {m["username"]: m["role"] for m in body["members"]} == {
+        "editor": "editor",
+        "viewer": "viewer",
+        "stranger": "viewer",
+    }
+    body = client.post(
+        reverse("api-links", kwargs={"pk": document.pk}),
+        json.dumps({"role": "editor"}),
+        content_type="application/json",
+    ).json()
     assert body["links"][0]["role"] == "editor" and "/share/" in body["links"][0]["url"]
-    member_url = reverse("api-access-member", kwargs={"pk": document.pk, "user_id": personas["stranger"].pk})
-    body = client.post(member_url, json.dumps({"role": "editor"}), content_type="application/json").json()
+    member_url = reverse(
+        "api-access-member", kwargs={"pk": document.pk, "user_id": personas["stranger"].pk}
+    )
+    body = client.post(
+        member_url, json.dumps({"role": "editor"}), content_type="application/json"
+    ).json()
     assert {m["username"]: m["role"] for m in body["members"]}["stranger"] == "editor"
     body = client.delete(member_url).json()
     assert "stranger" not in {m["username"] for m in body["members"]}
-    bad = client.post(url, json.dumps({"user": "ghost", "role": "viewer"}), content_type="application/json")
+    bad = client.post(
+        url, json.dumps({"user": "ghost", "role": "viewer"}), content_type="application/json"
+    )
     assert bad.status_code == 400 and "ghost" in bad.json()["error"]
 
 
@@ -112,7 +134,9 @@ async def test_removed_user_is_disconnected(personas, document):
         document=document, by=personas["owner"], user_id=personas["viewer"].pk
     )
     assert await viewer.wait_closed() == CloseCode.FORBIDDEN
-    assert not await database_sync_to_async(Membership.objects.filter(user=personas["viewer"]).exists)()
+    assert not await database_sync_to_async(
+        Membership.objects.filter(user=personas["viewer"]).exists
+    )()
 
 
 @pytest.mark.usefixtures("rooms")
