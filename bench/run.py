@@ -107,6 +107,26 @@ def machine_cpu() -> tuple[float, float]:
     return sum(parts[:8]) / CLK_TCK, idle / CLK_TCK
 
 
+def background_cores(window: float = 1.5) -> float:
+    """Cores the whole machine keeps busy over `window` seconds (run between scenarios, this is
+    everything that is not the benchmark)."""
+    all_a, idle_a = machine_cpu()
+    time.sleep(window)
+    all_b, idle_b = machine_cpu()
+    return (1 - (idle_b - idle_a) / max(all_b - all_a, 1e-9)) * (os.cpu_count() or 1)
+
+
+def wait_for_idle(max_wait: float, threshold: float) -> float:
+    """Wait up to `max_wait` s for the machine's other load to fall under `threshold` cores."""
+    deadline = time.monotonic() + max_wait
+    busy = background_cores()
+    while busy >= threshold and time.monotonic() < deadline:
+        log(f"machine busy with {busy:.2f} cores of other work; waiting for it to calm down")
+        time.sleep(3)
+        busy = background_cores()
+    return busy
+
+
 @dataclass
 class CpuSnapshot:
     t: float
@@ -226,6 +246,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _log_time(line: str) -> float:
+    """Epoch seconds of a log line stamped by Python logging (local time), or NaN."""
+    try:
+        return datetime.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+    except ValueError:
+        return float("nan")
+
+
 class Server:
     """`python -m editor_project.serve` on a free port, logging to a file."""
 
@@ -235,6 +263,7 @@ class Server:
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.rss_after_start_kb: int | None = None
+        self.time_origin: float | None = None  # log lines are shown relative to this
 
     @property
     def pid(self) -> int:
@@ -307,15 +336,8 @@ class Server:
 
     def compaction_times(self) -> list[float]:
         """Wall-clock times (epoch seconds) of the server's "compacted document" log lines."""
-        times = []
-        for line in self.log_lines():
-            if "compacted document=" in line:
-                try:
-                    stamp = datetime.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
-                except ValueError:
-                    continue
-                times.append(stamp.timestamp())
-        return times
+        times = [_log_time(line) for line in self.log_lines() if "compacted document=" in line]
+        return [t for t in times if t == t]  # drop NaN
 
     def log_summary(self) -> dict[str, Any]:
         lines = self.log_lines()
@@ -324,6 +346,8 @@ class Server:
             for line in lines
             if re.search(r"\b(WARNING|ERROR|CRITICAL)\b|Traceback|Exception", line)
         ]
+        if self.time_origin is not None:
+            bad = [f"(at {_log_time(line) - self.time_origin:+.1f} s) {line}" for line in bad]
         return {
             "lines": len(lines),
             "warnings_errors": len(bad),
@@ -385,7 +409,7 @@ class Bench:
         sampler.start()
         marks: dict[str, CpuSnapshot] = {}
         result: dict[str, Any] = {}
-        load_start_epoch: float | None = None
+        epochs: dict[str, float] = {}
         assert proc.stdout is not None
         try:
             for line in proc.stdout:
@@ -397,7 +421,7 @@ class Bench:
                 if event.get("event") == "phase":
                     marks[event["phase"]] = snapshot(server.pid, proc.pid)
                     if "epochMs" in event:
-                        load_start_epoch = event["epochMs"] / 1000
+                        epochs[event["phase"]] = event["epochMs"] / 1000
                 elif event.get("event") == "result":
                     result = event
             proc.wait()
@@ -412,10 +436,11 @@ class Bench:
             a, b = marks["load-start"], marks["load-end"]
             result["cpu"] = cpu_delta(a, b)
             result["cpu"]["server_peak_1s_cores"] = sampler.peak_cores(a.t, b.t)
-        if load_start_epoch is not None:
-            result["compactions_at_s"] = [
-                round(t - load_start_epoch, 1) for t in server.compaction_times()
-            ]
+        if "load-start" in epochs:
+            start = epochs["load-start"]
+            result["load_window_s"] = [0.0, round(epochs.get("load-end", start) - start, 1)]
+            result["compactions_at_s"] = [round(t - start, 1) for t in server.compaction_times()]
+            server.time_origin = start
         return result
 
     # -- Django-side helpers (in this process, on the bench database) -------------------------
@@ -548,6 +573,7 @@ def edit_scenario(
         "p99_under_50ms": latency["p99"] is not None and latency["p99"] < 50,
     }
     result["pass"] = all(result["bar"].values())
+    result["server_cpu_per"] = ["edit (in, stored, relayed)", result["sent"]]
     result["title"] = (
         f"{documents} document(s) x {clients} clients ({full} full)"
         f" x {rate:g} edits/s x {seconds:g} s"
@@ -752,6 +778,8 @@ def scenario_d(bench: Bench) -> dict[str, Any]:
     )
     errors = result["errors"]
     seen = result["finalCaretSeen"]
+    frames_in = result["framesSentPerSecond"] * result["loadSeconds"]
+    result["server_cpu_per"] = ["awareness frame in", frames_in]
     result["bar"] = {
         "no_errors": not errors["closeCodes"]
         and not errors["disconnects"]
@@ -799,6 +827,9 @@ def print_cpu(result: dict[str, Any]) -> None:
         f"{fmt(cpu['server_cores'], 2)} cores avg, {fmt(cpu['server_peak_1s_cores'], 2)} peak 1 s"
         f" ({fmt(cpu['server_cpu_s'], 1)} CPU s over {fmt(cpu['wall_s'], 1)} s)",
     )
+    if result.get("server_cpu_per") and cpu.get("server_cpu_s") is not None:
+        unit, count = result["server_cpu_per"]
+        row("server CPU per " + unit, f"{fmt(1000 * cpu['server_cpu_s'] / max(count, 1), 2)} ms")
     row("server RSS", f"peak {fmt(result.get('server_peak_rss_mb'), 0)} MB")
     row(
         "other CPU (load window)",
@@ -951,6 +982,10 @@ PRINTERS: dict[str, Callable[[dict[str, Any]], None]] = {
 def print_result(name: str, result: dict[str, Any]) -> None:
     print()
     print(f"== {name}) {result['title']} ==")
+    row(
+        "other load on the machine",
+        f"{fmt(result.get('background_cores_before'), 2)} cores busy just before the scenario",
+    )
     PRINTERS[name](result)
     failed = [k for k, v in result["bar"].items() if not v]
     row("bar", "PASS" if result["pass"] else "FAIL: " + ", ".join(failed))
@@ -995,6 +1030,15 @@ def main(argv: list[str] | None = None) -> int:
         default="apply",
         help="d: thin clients apply awareness like stock clients (default) or only count it",
     )
+    parser.add_argument(
+        "--wait-idle",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="before each scenario, wait up to this long for other work on the machine to drop"
+        " under --idle-threshold cores (shared machines: other people's tests skew every figure)",
+    )
+    parser.add_argument("--idle-threshold", type=float, default=0.3, metavar="CORES")
     parser.add_argument("--json", metavar="PATH", help="also write every figure as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the database and temp files")
     args = parser.parse_args(argv)
@@ -1044,8 +1088,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         for name in args.scenario:
             log(f"scenario {name}")
+            background = wait_for_idle(args.wait_idle, args.idle_threshold)
             t0 = time.monotonic()
             result = SCENARIOS[name](bench)
+            result["background_cores_before"] = background
             result["elapsed_s"] = time.monotonic() - t0
             results["scenarios"][name] = result
             print_result(name, result)

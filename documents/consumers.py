@@ -130,7 +130,7 @@ class DocumentConsumer(AsyncWebsocketConsumer):
                 if len(self._in_flight) >= MAX_IN_FLIGHT:
                     await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
         elif isinstance(message, protocol.AwarenessMessage):
-            await room.awareness(self, message.payload)
+            room.awareness_update(self, message.payload)
         elif isinstance(message, protocol.QueryAwareness):
             await room.query_awareness(self)
         # An auth message from a client means nothing to the server.

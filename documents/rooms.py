@@ -27,11 +27,10 @@ from channels.db import database_sync_to_async
 from channels.layers import BaseChannelLayer
 from pycrdt import Doc
 
-from documents import conf, presence_registry, protocol, server_edits, store
+from documents import conf, presence_registry, protocol, store
 from documents.close_codes import CloseCode
-from documents.models import Document
-from documents.presence import Presence
-from documents.protocol import AwarenessEntry
+from documents.room_awareness import AwarenessRelay
+from documents.title_mirror import TitleMirror
 from documents.writer import Writer
 
 logger = logging.getLogger(__name__)
@@ -106,18 +105,14 @@ class Room:
         self.last_seq = 0
         self.size = 0
         self.connections: set[Connection] = set()
-        self.presence = Presence()
+        self.awareness = AwarenessRelay(self._deliver, self._group_send)
         self.channel = ""
         self.healed = 0
         self._on_idle = on_idle
         self._inbox: asyncio.Queue[_Event] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
-        self._to_local: dict[int, AwarenessEntry] = {}
-        self._to_group: dict[int, AwarenessEntry] = {}
-        self._flush_handle: asyncio.TimerHandle | None = None
         self._idle_handle: asyncio.TimerHandle | None = None
-        self._title: str | None = None
-        self._title_handle: asyncio.TimerHandle | None = None
+        self._title: TitleMirror | None = None
         self.closed = False
 
     # -- lifecycle ------------------------------------------------------------
@@ -126,7 +121,7 @@ class Room:
         """Join the group, then load: nothing committed in between can be missed."""
         # The default prefix matters: channels_redis serves every process-local
         # channel from one shared list, named after that prefix.
-        self.channel = await self.layer.new_channel()
+        self.channel = self.awareness.channel = await self.layer.new_channel()
         await self.layer.group_add(self.group, self.channel)
         self._tasks.append(asyncio.create_task(self._listen()))
         try:
@@ -138,10 +133,7 @@ class Room:
             self.doc.apply_update(loaded.update)
         self.last_seq = loaded.last_seq
         self.size = loaded.size
-        # Fetched once: a root type cannot be created inside an observer's transaction.
-        self._meta = server_edits.meta_of(self.doc)
-        self._title = server_edits.title_of(self._meta)
-        self._meta.observe(self._on_meta)
+        self._title = TitleMirror(self.document_id, self.doc)
         self._tasks.append(asyncio.create_task(self._run()))
         self._tasks.append(asyncio.create_task(self._heartbeat()))
         await self._group_send({"type": "room.hello", "origin": self.channel})
@@ -151,12 +143,11 @@ class Room:
         if self.closed:
             return
         self.closed = True
-        if self._title_handle:
-            self._title_handle.cancel()
-            await self._save_title()
-        for handle in (self._flush_handle, self._idle_handle):
-            if handle:
-                handle.cancel()
+        if self._title is not None:
+            await self._title.close()
+        if self._idle_handle:
+            self._idle_handle.cancel()
+        await self.awareness.close()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -176,19 +167,14 @@ class Room:
         self.connections.add(conn)
         await self._publish_online()
         await conn.send_frame(protocol.encode_sync_step1(self.doc.get_state()))
-        states = self.presence.snapshot()
-        if states:
-            await conn.send_frame(
-                protocol.encode_awareness(protocol.encode_awareness_entries(states))
-            )
+        everyone = self.awareness.frame()
+        if everyone:
+            await conn.send_frame(everyone)
 
     async def leave(self, conn: Connection) -> None:
         """Tell everyone at once that the editor's carets are gone."""
         self.connections.discard(conn)
-        gone = self.presence.remove_owner(conn)
-        if gone:
-            self._queue_awareness(gone, to_group=True)
-            await self._flush_awareness()
+        await self.awareness.left(conn)
         await self._publish_online()
         if not self.connections and not self.closed:
             self._idle_handle = asyncio.get_running_loop().call_later(
@@ -221,15 +207,12 @@ class Room:
             pending, lambda seq: self._inbox.put_nowait(_Committed(seq, update, conn))
         )
 
-    async def awareness(self, conn: Connection, payload: bytes) -> None:
+    def awareness_update(self, conn: Connection, payload: bytes) -> None:
         """Take the editor's own awareness states, stamped with its server-side identity."""
-        changed = self.presence.apply(conn, protocol.decode_awareness(payload), conn.identity)
-        if changed:
-            self._queue_awareness(changed, to_group=True)
+        self.awareness.local(conn, payload, conn.identity)
 
     async def query_awareness(self, conn: Connection) -> None:
-        states = self.presence.snapshot()
-        await conn.send_frame(protocol.encode_awareness(protocol.encode_awareness_entries(states)))
+        await conn.send_frame(self.awareness.frame() or protocol.encode_awareness(b"\x00"))
 
     def users(self) -> list[dict[str, Any]]:
         """Everyone connected to the document through this process."""
@@ -331,26 +314,6 @@ class Room:
             except Exception:
                 logger.warning("room %s could not send to a connection", self.document_id)
 
-    def _on_meta(self, _event: Any) -> None:
-        """Mirror the shared title into the database, once typing pauses."""
-        title = server_edits.title_of(self._meta)
-        if title is None or title == self._title:
-            return
-        self._title = title
-        if self._title_handle:
-            self._title_handle.cancel()
-        self._title_handle = asyncio.get_running_loop().call_later(
-            0.3, lambda: self._tasks.append(asyncio.create_task(self._save_title()))
-        )
-
-    async def _save_title(self) -> None:
-        self._title_handle = None
-        title = self._title
-        if title is not None:
-            await database_sync_to_async(
-                lambda: Document.objects.filter(pk=self.document_id).update(title=title)
-            )()
-
     def reload(self) -> None:
         """Re-read the document from the database (after a restore, say)."""
         self._inbox.put_nowait(_Reload())
@@ -383,12 +346,8 @@ class Room:
             try:
                 if (
                     origin
-                    and self.presence.heard_from(origin)
-                    and message["type"]
-                    not in (
-                        "room.hello",
-                        "presence.states",
-                    )
+                    and self.awareness.heard_from(origin)
+                    and message["type"] not in ("room.hello", "presence.states")
                 ):
                     # A process we had given up on (or never met): ask for its
                     # users again rather than wait for their next change.
@@ -422,31 +381,16 @@ class Room:
             self._inbox.put_nowait(_Behind(message["last_seq"]))
 
     async def _on_hello(self, message: dict[str, Any]) -> None:
-        mine = self.presence.snapshot(local_only=True)
-        await self.layer.send(
-            message["origin"],
-            {
-                "type": "presence.states",
-                "origin": self.channel,
-                "payload": protocol.encode_awareness_entries(mine),
-            },
-        )
+        await self.layer.send(message["origin"], self.awareness.local_states_message())
 
     async def _on_bye(self, message: dict[str, Any]) -> None:
-        gone = self.presence.remove_owner(message["origin"])
-        if gone:
-            self._queue_awareness(gone, to_group=False)
-            await self._flush_awareness()
+        await self.awareness.forget(message["origin"])
 
     async def _on_presence(self, message: dict[str, Any]) -> None:
-        entries = protocol.decode_awareness(message["payload"])
-        changed = self.presence.apply(message["origin"], entries, None)
-        if changed:
-            self._queue_awareness(changed, to_group=False)
+        self.awareness.remote(message["origin"], message["payload"])
 
     async def _heartbeat(self) -> None:
         interval = conf.get("HEARTBEAT_SECONDS")
-        expiry = conf.get("PRESENCE_EXPIRY_SECONDS")
         beats = 0
         while True:
             await asyncio.sleep(interval)
@@ -463,42 +407,4 @@ class Room:
                 raise
             except Exception:
                 logger.warning("room %s heartbeat failed", self.document_id, exc_info=True)
-            gone = self.presence.expire(expiry)
-            if gone:
-                self._queue_awareness(gone, to_group=False)
-                await self._flush_awareness()
-
-    # -- awareness coalescing -------------------------------------------------
-
-    def _queue_awareness(self, entries: list[AwarenessEntry], *, to_group: bool) -> None:
-        """Gather changes for a moment so a burst becomes one frame per editor."""
-        for entry in entries:
-            self._to_local[entry.client_id] = entry
-            if to_group:
-                self._to_group[entry.client_id] = entry
-        if self._flush_handle is None:
-            self._flush_handle = asyncio.get_running_loop().call_later(
-                conf.get("AWARENESS_FLUSH_SECONDS"),
-                lambda: self._tasks.append(asyncio.create_task(self._flush_awareness())),
-            )
-
-    async def _flush_awareness(self) -> None:
-        if self._flush_handle:
-            self._flush_handle.cancel()
-            self._flush_handle = None
-        self._tasks = [t for t in self._tasks if not t.done()]
-        to_local, self._to_local = list(self._to_local.values()), {}
-        to_group, self._to_group = list(self._to_group.values()), {}
-        if to_local:
-            frame = protocol.encode_awareness(protocol.encode_awareness_entries(to_local))
-            # A sender gets its own state back; stock clients ignore a clock
-            # they already have, and one shared frame is cheaper than one each.
-            await self._deliver(frame)
-        if to_group:
-            await self._group_send(
-                {
-                    "type": "presence.update",
-                    "origin": self.channel,
-                    "payload": protocol.encode_awareness_entries(to_group),
-                }
-            )
+            await self.awareness.expire()

@@ -9,7 +9,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from e2e.conftest import Peer
+from e2e.conftest import Peer, off_loop
 
 # A JavaScript predicate: does the editor's JSON contain a node matching `want`?
 HAS_NODE = """
@@ -210,7 +210,7 @@ def test_role_changes_apply_to_an_open_editor(both: tuple[Peer, Peer], doc: Any)
     from documents import sharing
 
     alice, bob = both
-    sharing.access_grant(document=doc, by=alice.user, who="bob", role="viewer")
+    off_loop(sharing.access_grant, document=doc, by=alice.user, who="bob", role="viewer")
     bob.page.wait_for_function("document.body.dataset.role === 'viewer'")
     bob.wait_status("connected")
     expect(bob.page.locator("#readonly-banner")).to_be_visible()
@@ -218,7 +218,7 @@ def test_role_changes_apply_to_an_open_editor(both: tuple[Peer, Peer], doc: Any)
     expect(bob.page.locator("#toolbar [data-action=bold]")).to_be_disabled()
     assert bob.page.evaluate("window.__editor.isEditable") is False
 
-    sharing.access_grant(document=doc, by=alice.user, who="bob", role="editor")
+    off_loop(sharing.access_grant, document=doc, by=alice.user, who="bob", role="editor")
     bob.page.wait_for_function("document.body.dataset.role === 'editor'")
     bob.wait_status("connected")
     expect(bob.page.locator("#readonly-banner")).to_be_hidden()
@@ -231,7 +231,7 @@ def test_losing_access_stops_reconnecting_with_a_message(both: tuple[Peer, Peer]
     from documents import sharing
 
     alice, bob = both
-    sharing.access_revoke(document=doc, by=alice.user, user_id=bob.user.pk)
+    off_loop(sharing.access_revoke, document=doc, by=alice.user, user_id=bob.user.pk)
     bob.wait_status("denied")
     expect(bob.page.locator("#editor-notice")).to_contain_text("no longer have access")
     assert bob.page.evaluate("window.__provider.shouldConnect") is False
@@ -242,7 +242,7 @@ def test_deleting_the_document_tells_open_editors(both: tuple[Peer, Peer], doc: 
     from documents import services
 
     alice, bob = both
-    services.document_delete(document=doc, user=alice.user)
+    off_loop(services.document_delete, document=doc, user=alice.user)
     for peer in (alice, bob):
         peer.wait_status("denied")
         expect(peer.page.locator("#editor-notice")).to_contain_text("deleted")

@@ -363,7 +363,7 @@ const runEdit = async () => {
     A > 0 ? runSchedule(clients, A, S, (c) => c.move()) : null
   ])
   const loadSeconds = (now() - t0) / 1000
-  emit({ event: 'phase', phase: 'load-end', loadSeconds })
+  emit({ event: 'phase', phase: 'load-end', loadSeconds, epochMs: Date.now() })
 
   // Quiescence: every observer has every other client's markers, or nothing new for quietMs.
   const expectedFor = (c) => byDoc[c.docIndex].reduce((n, o) => n + (o === c ? 0 : o.sent), 0)
@@ -450,13 +450,13 @@ const runAwareness = async () => {
   const before = count()
   const perClientBefore = clients.map((c) => c.awFrames)
   measuring = true
-  emit({ event: 'phase', phase: 'load-start' })
+  emit({ event: 'phase', phase: 'load-start', epochMs: Date.now() })
   const t0 = now()
   await runSchedule(clients, A, S, (c) => c.move())
   const loadSeconds = (now() - t0) / 1000
   const after = count()
   const perClient = clients.map((c, i) => (c.awFrames - perClientBefore[i]) / loadSeconds).sort((a, b) => a - b)
-  emit({ event: 'phase', phase: 'load-end', loadSeconds })
+  emit({ event: 'phase', phase: 'load-end', loadSeconds, epochMs: Date.now() })
   await sleep(500)
   measuring = false
   // Delivery of caret moves at the full clients: the newest seq seen per other client.
