@@ -34,6 +34,10 @@ HTML_MARK_TAGS = {"bold": "strong", "italic": "em", "underline": "u", "strike": 
 MARKDOWN_DELIMITERS = {"bold": "**", "italic": "*", "strike": "~~"}
 # Marks Markdown has no syntax for, or whose syntax would be misread, as inline HTML.
 MARKDOWN_HTML_TAGS = {"bold": "strong", "italic": "em", "underline": "u", "strike": "del"}
+MAX_FILENAME_STEM = 120
+WINDOWS_RESERVED_NAMES = frozenset(
+    ["CON", "PRN", "AUX", "NUL"] + [f"{port}{n}" for port in ("COM", "LPT") for n in range(1, 10)]
+)
 SAFE_URL_SCHEMES = ("http:", "https:", "mailto:", "tel:")
 
 # y-prosemirror stores marks that may overlap themselves as "<name>--<8 char hash>".
@@ -42,6 +46,20 @@ _MARKDOWN_ESCAPE = re.compile(r"([\\`*_\[\]<>~])")
 _MARKDOWN_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 _MARKDOWN_LINE_START = re.compile(r"^([#>+=-])", re.MULTILINE)
 _MARKDOWN_NUMBER_START = re.compile(r"^(\d+)([.)])", re.MULTILINE)
+
+
+def download_filename(title: str, fmt: str) -> str:
+    """A file name made from the title that is safe on every common file system."""
+    # Path separators, characters Windows refuses and control characters go;
+    # what is left is trimmed, so the name never starts a hidden file either.
+    name = "".join(
+        " " if char in '<>:"/\\|?*' or unicodedata.category(char)[0] == "C" else char
+        for char in unicodedata.normalize("NFC", title)
+    )
+    name = " ".join(name.split())[:MAX_FILENAME_STEM].strip(" .") or "document"
+    if name.split(".")[0].upper() in WINDOWS_RESERVED_NAMES:
+        name = f"_{name}"
+    return f"{name}.{FORMATS[fmt][0]}"
 
 
 # The model ------------------------------------------------------------------

@@ -153,6 +153,10 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_CONTENT_TYPE_NOSNIFF = True
+    # Behind a TLS-terminating proxy these belong on; off by default so a
+    # plain-HTTP trial deployment still works.
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 
 # App tunables: documents/conf.py holds the defaults and documents them; any
 # of them can be overridden with a COLLAB_<NAME> variable.
