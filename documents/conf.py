@@ -23,8 +23,8 @@ DEFAULTS: dict[str, Any] = {
     "KEEP_RECENT_SNAPSHOTS": 20,
     # Each server process announces itself on every open document this often;
     # peers forget its users after PRESENCE_EXPIRY_SECONDS of silence.
-    "HEARTBEAT_SECONDS": 0.75,
-    "PRESENCE_EXPIRY_SECONDS": 2.5,
+    "HEARTBEAT_SECONDS": 0.5,
+    "PRESENCE_EXPIRY_SECONDS": 1.75,
     # Awareness changes are gathered for this long and sent as one frame.
     "AWARENESS_FLUSH_SECONDS": 0.05,
     # A room with no local connections is kept warm this long before closing.

@@ -119,7 +119,6 @@ def history_page(request: HttpRequest, pk: UUID) -> HttpResponse:
         "versions": versions,
         "selected": selected,
         "preview": preview,
-        "formats": list(export.FORMATS),
     }
     return render(request, "documents/history.html", context)
 

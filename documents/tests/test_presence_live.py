@@ -4,6 +4,8 @@ Node against Daphne on Redis; killed clients and killed servers."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 import urllib.request
 
@@ -52,6 +54,23 @@ def test_killed_client_disappears_within_two_seconds(daphne_server, cookies, doc
     finally:
         alice.close()
         bob.close()
+
+
+def test_client_whose_network_vanished_disappears_within_seconds(daphne_server, cookies, document):
+    alice = client(daphne_server, cookies, "owner", document)
+    bob = client(daphne_server, cookies, "editor", document)
+    try:
+        wait_until(lambda: "Editor" in alice.peer_names(), 5)
+        # SIGSTOP: the socket stays open but nothing answers, as when a laptop
+        # drops off the network: no FIN, no close frame, no awareness goodbye.
+        started = time.monotonic()
+        os.kill(bob.process.pid, signal.SIGSTOP)
+        wait_until(lambda: "Editor" not in alice.peer_names(), 6)
+        print(f"\ncaret gone {(time.monotonic() - started) * 1000:.0f} ms after the network vanished")
+    finally:
+        os.kill(bob.process.pid, signal.SIGCONT)
+        alice.close()
+        bob.kill()
 
 
 def test_two_server_processes_share_presence_and_the_online_list(server_factory, cookies, document):
