@@ -564,24 +564,34 @@ def _md_token(token: str | _Delimiter, as_html: set[int]) -> str:
 
 def _md_delimiter_works(tokens: list[str | _Delimiter], rendered: list[str], index: int) -> bool:
     """Whether the delimiter at `index` opens (or closes) as CommonMark's flanking rules say."""
-    before_index = next((i for i in range(index - 1, -1, -1) if rendered[i]), None)
-    after_index = next((i for i in range(index + 1, len(rendered)) if rendered[i]), None)
+    char = rendered[index][0]
+
+    def neighbour(step: int) -> int | None:
+        # Delimiters of the same character side by side form one run, and
+        # CommonMark judges the run by what surrounds all of it.
+        i = index + step
+        while 0 <= i < len(rendered):
+            if rendered[i] and not (isinstance(tokens[i], _Delimiter) and rendered[i][0] == char):
+                return i
+            i += step
+        return None
+
+    before_index, after_index = neighbour(-1), neighbour(1)
     before = rendered[before_index][-1] if before_index is not None else " "
     after = rendered[after_index][0] if after_index is not None else " "
-    token = tokens[index]
-    assert isinstance(token, _Delimiter)
-    if token.opening:
-        previous = tokens[before_index] if before_index is not None else None
-        # Right after a closing run of the same character the two would merge
-        # into one run ("**" + "*"), which CommonMark then splits its own way.
-        if (
-            isinstance(previous, _Delimiter)
-            and not previous.opening
-            and before == rendered[index][0]
-        ):
-            return False
+    start = before_index + 1 if before_index is not None else 0
+    stop = after_index if after_index is not None else len(tokens)
+    run = {
+        token.opening
+        for token, text in zip(tokens[start:stop], rendered[start:stop], strict=True)
+        if isinstance(token, _Delimiter) and text
+    }
+    if run == {True}:
         return _left_flanking(before, after) and not _right_flanking(before, after)
-    return _right_flanking(before, after) and not _left_flanking(before, after)
+    if run == {False}:
+        return _right_flanking(before, after) and not _left_flanking(before, after)
+    # A run that closes one mark and opens another may be paired differently.
+    return False
 
 
 # A run that could both open and close (inside a word, say) is matched by

@@ -129,8 +129,12 @@ class Room:
         except BaseException:
             await self.close()
             raise
-        if loaded.update != store.EMPTY_UPDATE:
-            self.doc.apply_update(loaded.update)
+        try:
+            if loaded.update != store.EMPTY_UPDATE:
+                self.doc.apply_update(loaded.update)
+        except Exception as exc:
+            await self.close()
+            raise store.LoadError(f"document {self.document_id}: {exc}") from exc
         self.last_seq = loaded.last_seq
         self.size = loaded.size
         self._title = TitleMirror(self.document_id, self.doc)

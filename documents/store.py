@@ -89,6 +89,7 @@ def load(document_id: UUID) -> Loaded:
         parts = ([snapshot_data] if snapshot_data else []) + [bytes(data) for _, data in rows]
         try:
             merged = merge(parts)
+            get_state(merged)  # a lone snapshot is not decoded by merging: check it
         except Exception as exc:
             raise LoadError(f"document {document_id} cannot be decoded: {exc}") from exc
         last_seq = rows[-1][0] if rows else snapshot_seq

@@ -208,3 +208,28 @@ async def test_rename_from_the_list_reaches_open_editors(personas, document):
     meta = alice.doc.get("meta", type=Map)
     await alice.receive_until(lambda _: meta.get("title") == "Renamed elsewhere")
     await alice.close()
+
+
+async def test_unreadable_document_is_refused_and_left_untouched(personas, document):
+    from documents.models import Snapshot
+
+    alice = await open_peer(personas["owner"], document)
+    await alice.edit("precious")
+    await alice.close()
+    await database_sync_to_async(store.compact)(document.id)
+
+    def corrupt() -> bytes:
+        Snapshot.objects.filter(document=document).update(data=b"\x09\xff\xff broken")
+        return bytes(Snapshot.objects.get(document=document).data)
+
+    broken = await database_sync_to_async(corrupt)()
+    from documents.registry import registry
+
+    await registry().close()  # the next socket must load from the database
+    bob = PeerClient(personas["editor"], document.id)
+    await bob.connect()
+    assert await bob.wait_closed() == CloseCode.SERVER_ERROR
+    still = await database_sync_to_async(
+        lambda: bytes(Snapshot.objects.get(document=document).data)
+    )()
+    assert still == broken
