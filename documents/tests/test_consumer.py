@@ -233,3 +233,29 @@ async def test_unreadable_document_is_refused_and_left_untouched(personas, docum
         lambda: bytes(Snapshot.objects.get(document=document).data)
     )()
     assert still == broken
+
+
+async def test_an_update_that_could_not_be_saved_is_never_relayed(personas, document, monkeypatch):
+    from django.db import OperationalError
+
+    alice = await open_peer(personas["owner"], document)
+    bob = await open_peer(personas["editor"], document)
+
+    def database_down(batch):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(store, "append", database_down)
+    await alice.edit("lost in transit")
+    assert await alice.wait_closed() == CloseCode.SERVER_ERROR
+    assert await bob.nothing_more(0.3)
+    assert str(bob.text) == ""
+    # The editor still has its edit; once the database is back, it syncs.
+    monkeypatch.undo()
+    again = PeerClient(personas["owner"], document.id)
+    again.doc.apply_update(alice.doc.get_update())
+    await again.connect()
+    await again.sync()
+    await bob.wait_text("lost in transit")
+    assert await stored_text(document.id) == "lost in transit"
+    await again.close()
+    await bob.close()
