@@ -371,7 +371,7 @@ def to_markdown(source: Source) -> str:
     return body + "\n" if body else ""
 
 
-def _md_blocks(nodes: Iterable[Node]) -> str:
+def _md_blocks(nodes: Iterable[Node], separator: str = "\n\n") -> str:
     blocks = []
     previous = ""
     for node in nodes:
@@ -379,11 +379,11 @@ def _md_blocks(nodes: Iterable[Node]) -> str:
         # Two lists of the same kind in a row would read back as one list unless
         # their markers differ.
         alternate = tag in ("bulletList", "orderedList") and tag == previous
-        previous = "" if alternate else tag
         rendered = _md_block(node, alternate=alternate)
         if rendered:
             blocks.append(rendered)
-    return "\n\n".join(blocks)
+            previous = "" if alternate else tag
+    return separator.join(blocks)
 
 
 def _md_block(node: Node, *, alternate: bool = False) -> str:
@@ -418,14 +418,9 @@ def _md_list(node: Element, *, alternate: bool) -> str:
     items = [child for child in node.children if isinstance(child, Element)]
     # A list whose items are a paragraph (maybe followed by a nested list) is
     # written tight, like an editor shows it; anything more needs blank lines.
-    # An ordered list not starting at 1 cannot interrupt a paragraph, so it too.
     tight = all(
         all(
-            isinstance(block, Element)
-            and (
-                block.tag == "bulletList"
-                or (block.tag == "orderedList" and _list_start(block) == 1)
-            )
+            isinstance(block, Element) and _interrupts_paragraph(block)
             for block in item.children[1:]
         )
         for item in items
@@ -433,9 +428,24 @@ def _md_list(node: Element, *, alternate: bool) -> str:
     separator = "\n" if tight else "\n\n"
 
     def render_item(item: Element) -> str:
-        return separator.join(filter(None, (_md_block(block) for block in item.children)))
+        body = _md_blocks(item.children, separator)
+        if body and item.children and not _md_block(item.children[0]):
+            # An item opening with an empty paragraph keeps its marker on a line
+            # of its own; "- ---" would read as a horizontal rule.
+            return "\n" + body
+        return body
 
     return _list_items(node, render_item, separator, alternate=alternate)
+
+
+def _interrupts_paragraph(node: Element) -> bool:
+    """Whether this list may start on the line right after a paragraph, per CommonMark."""
+    if node.tag not in ("bulletList", "orderedList"):
+        return False
+    if node.tag == "orderedList" and _list_start(node) != 1:
+        return False
+    first = next((child for child in node.children if isinstance(child, Element)), None)
+    return first is not None and _plain(first.children).strip() != ""
 
 
 def _md_inline(nodes: Iterable[Node]) -> str:

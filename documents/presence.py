@@ -1,10 +1,18 @@
 """Awareness of one document in one process: who is here, and who owns which client id.
 
 Pure bookkeeping, no I/O: the room feeds it frames and sends what it returns.
-Owners are local connections (any hashable object) or other processes (their
-room channel name). A state is accepted only from the owner of its client id
-and only when its clock is newer, so re-sent states die here instead of
-bouncing between every client. The `user` field is always the server's.
+Owners are local connections (any object) or other processes (their room
+channel name). The rules:
+
+- A client id's clock only moves forward. Stock clients re-send every state
+  they receive, so old states come back again and again; they die here
+  instead of bouncing between every editor (or resurrecting someone who left).
+- Only the owner of a client id may change it, or another owner acting for the
+  same user (a reconnect, possibly through another process). Nobody can move
+  or remove someone else's caret.
+- The `user` field is always the server's identity of the owner.
+- A departure leaves a tombstone one clock past the last state, so a stale
+  re-send arriving later cannot bring the caret back.
 """
 
 from __future__ import annotations
@@ -16,12 +24,24 @@ from typing import Any
 
 from documents.protocol import AwarenessEntry
 
+TOMBSTONE_SECONDS = 60.0  # longer than any re-send of an old state takes to arrive
+
 
 @dataclass(slots=True)
 class _Held:
     clock: int
-    state: Any
+    state: Any  # None once the client has left
     owner: object
+    user_id: Any
+    since: float
+
+
+def _user_id(state: Any, user: dict[str, Any] | None) -> Any:
+    if user is not None:
+        return user.get("id")
+    if isinstance(state, dict) and isinstance(state.get("user"), dict):
+        return state["user"].get("id")
+    return None
 
 
 class Presence:
@@ -43,49 +63,50 @@ class Presence:
         relayed by another process, which stamped them already.
         """
         changed = []
+        now = self._clock()
         for entry in entries:
-            held = self._states.get(entry.client_id)
-            if held is not None and held.owner != owner and held.state is not None:
-                self.dropped += 1  # someone else's id: a spoof or a stale echo
-                continue
             state = entry.state
-            if held is not None and held.owner == owner:
+            if state is not None and not isinstance(state, dict):
+                self.dropped += 1
+                continue
+            claimant = _user_id(state, user)
+            held = self._states.get(entry.client_id)
+            if held is not None:
+                if held.owner != owner and (claimant is None or claimant != held.user_id):
+                    self.dropped += 1  # someone else's client id
+                    continue
                 newer = entry.clock > held.clock
                 removes = entry.clock == held.clock and state is None and held.state is not None
                 if not (newer or removes):
-                    continue
-            if state is not None:
-                if not isinstance(state, dict):
-                    self.dropped += 1
-                    continue
-                if user is not None:
-                    state = {**state, "user": user}
-            elif held is None:
-                continue  # removal of a state we never had
-            self._states[entry.client_id] = _Held(entry.clock, state, owner)
+                    continue  # an old state coming round again
+            elif state is None:
+                continue  # the removal of a state we never had
+            if state is not None and user is not None:
+                state = {**state, "user": user}
+            self._states[entry.client_id] = _Held(entry.clock, state, owner, claimant, now)
             changed.append(AwarenessEntry(entry.client_id, entry.clock, state))
         return changed
 
-    def remove_owner(self, owner: object) -> list[AwarenessEntry]:
-        """Forget every id the owner holds; return the removals to announce."""
+    def remove_owner(self, owner: object, *, tombstone: bool = True) -> list[AwarenessEntry]:
+        """Forget every state the owner holds; return the removals to announce.
+
+        Without a tombstone the ids are forgotten entirely, so the same states
+        are accepted again if the owner turns out to be alive after all.
+        """
         gone = []
+        now = self._clock()
         for client_id, held in list(self._states.items()):
             if held.owner != owner:
                 continue
-            del self._states[client_id]
             if held.state is not None:
                 gone.append(AwarenessEntry(client_id, held.clock + 1, None))
+            if tombstone:
+                self._states[client_id] = _Held(held.clock + 1, None, owner, held.user_id, now)
+            else:
+                del self._states[client_id]
         if isinstance(owner, str):
             self._heard.pop(owner, None)
         return gone
-
-    def owned_by(self, owner: object) -> list[AwarenessEntry]:
-        """The live states the owner holds."""
-        return [
-            AwarenessEntry(client_id, held.clock, held.state)
-            for client_id, held in self._states.items()
-            if held.owner == owner and held.state is not None
-        ]
 
     def snapshot(self, local_only: bool = False) -> list[AwarenessEntry]:
         """Every live state (for a newcomer), or only those of local connections."""
@@ -95,11 +116,11 @@ class Presence:
             if held.state is not None and not (local_only and isinstance(held.owner, str))
         ]
 
-    def users(self, owner_filter: Callable[[object], bool] | None = None) -> list[dict[str, Any]]:
+    def users(self) -> list[dict[str, Any]]:
         """Distinct users present, by their server-stamped identity."""
         seen: dict[Any, dict[str, Any]] = {}
         for held in self._states.values():
-            if held.state is None or (owner_filter and not owner_filter(held.owner)):
+            if held.state is None:
                 continue
             user = held.state.get("user")
             if isinstance(user, dict) and "id" in user:
@@ -113,11 +134,14 @@ class Presence:
         return new
 
     def expire(self, max_silence: float) -> list[AwarenessEntry]:
-        """Forget the users of processes silent for longer than `max_silence`."""
+        """Forget the users of processes silent for longer than `max_silence`, and
+        tombstones old enough that no stale re-send is still on its way."""
         now = self._clock()
         gone: list[AwarenessEntry] = []
         for origin, heard in list(self._heard.items()):
             if now - heard > max_silence:
-                gone.extend(self.remove_owner(origin))
-                self._heard.pop(origin, None)
+                gone.extend(self.remove_owner(origin, tombstone=False))
+        for client_id, held in list(self._states.items()):
+            if held.state is None and now - held.since > TOMBSTONE_SECONDS:
+                del self._states[client_id]
         return gone

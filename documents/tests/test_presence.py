@@ -135,3 +135,41 @@ async def test_query_awareness_is_answered_with_all_states(personas, document):
     await wait_for_state(bob, 707, lambda e: e.state is not None)
     await alice.close()
     await bob.close()
+
+
+async def test_a_stale_resend_cannot_bring_back_a_departed_caret(personas, document):
+    alice = await open_peer(personas["owner"], document)
+    bob = await open_peer(personas["editor"], document)
+    state = AwarenessEntry(808, 3, {"cursor": {"anchor": 1}})
+    await alice.send(awareness_frame(state))
+    await wait_for_state(bob, 808, lambda e: e.state is not None)
+    # Stock clients re-send what they receive: bob echoes alice's state...
+    await bob.send(awareness_frame(state))
+    await alice.send(awareness_frame(AwarenessEntry(808, 4, None)))  # alice leaves politely
+    await wait_for_state(bob, 808, lambda e: e.state is None)
+    # ...and the echo arriving after her goodbye must not resurrect her.
+    await bob.send(awareness_frame(state))
+    await alice.close()
+    assert await bob.nothing_more(0.3)
+    carol = await open_peer(personas["viewer"], document)
+    assert 808 not in states_seen(carol)
+    for peer in (bob, carol):
+        await peer.close()
+
+
+async def test_a_reconnecting_user_keeps_its_client_id(personas, document):
+    first = await open_peer(personas["owner"], document)
+    watcher = await open_peer(personas["editor"], document)
+    await first.send(awareness_frame(AwarenessEntry(909, 1, {"cursor": None})))
+    await wait_for_state(watcher, 909, lambda e: e.state is not None)
+    # The provider reconnected before the server noticed the old socket die.
+    second = await open_peer(personas["owner"], document)
+    await second.send(awareness_frame(AwarenessEntry(909, 2, {"cursor": {"anchor": 5}})))
+    await wait_for_state(watcher, 909, lambda e: e.clock == 2)
+    await first.close()
+    # The old socket's end does not remove the caret the new one now holds.
+    assert await watcher.nothing_more(0.3)
+    assert states_seen(watcher)[909].state is not None
+    await second.close()
+    await wait_for_state(watcher, 909, lambda e: e.state is None)
+    await watcher.close()
