@@ -111,6 +111,10 @@ class DocumentConsumer(AsyncWebsocketConsumer):
         room = self.room
         assert room is not None
         if isinstance(message, protocol.SyncStep1):
+            if self._in_flight:
+                # Our step 2 doubles as an acknowledgement: everything this
+                # socket sent before its step 1 is committed when it arrives.
+                await asyncio.wait(set(self._in_flight))
             await room.sync_step1(self, message.state_vector)
         elif isinstance(message, protocol.SyncStep2 | protocol.SyncUpdate):
             if not can_write(self.role):

@@ -444,8 +444,15 @@ def _interrupts_paragraph(node: Element) -> bool:
         return False
     if node.tag == "orderedList" and _list_start(node) != 1:
         return False
+    # Nor may a list whose first item opens empty: "-" alone would even turn
+    # the paragraph above into a heading.
     first = next((child for child in node.children if isinstance(child, Element)), None)
-    return first is not None and _plain(first.children).strip() != ""
+    lead = first.children[0] if first is not None and first.children else None
+    return (
+        isinstance(lead, Element)
+        and lead.tag == "paragraph"
+        and bool(_plain(lead.children).strip())
+    )
 
 
 def _md_inline(nodes: Iterable[Node]) -> str:

@@ -259,3 +259,18 @@ async def test_an_update_that_could_not_be_saved_is_never_relayed(personas, docu
     assert await stored_text(document.id) == "lost in transit"
     await again.close()
     await bob.close()
+
+
+async def test_step2_answer_acknowledges_everything_sent_before(personas, document):
+    alice = await open_peer(personas["owner"], document)
+    sent = [await alice.edit(f"<{i}>") for i in range(50)]
+    await alice.send(protocol.encode_sync_step1(alice.doc.get_state()))
+    await alice.receive_until(lambda m: isinstance(m, protocol.SyncStep2))
+    stored = await database_sync_to_async(
+        lambda: {
+            bytes(d)
+            for d in DocumentUpdate.objects.filter(document=document).values_list("data", flat=True)
+        }
+    )()
+    assert set(sent) <= stored
+    await alice.close()
