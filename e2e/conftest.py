@@ -1,6 +1,6 @@
 """Browser fixtures: Debian's Chromium, two users in two contexts, a fresh document per test.
 
-The server is the root conftest's `live_server` (real Daphne on PostgreSQL and
+The server is the root conftest's `daphne_server` (real Daphne on PostgreSQL and
 Redis). Each user gets their own browser context: two tabs of one context would
 sync through BroadcastChannel and never test the server.
 """
@@ -174,7 +174,7 @@ def make_user(django_user_model: Any) -> Callable[[str], Any]:
 
 @pytest.fixture
 def make_peer(
-    live_server: Any,
+    daphne_server: Any,
     new_context: Callable[..., BrowserContext],
     request: pytest.FixtureRequest,
 ) -> Iterator[Callable[[Any], Peer]]:
@@ -184,10 +184,10 @@ def make_peer(
     def make(user: Any) -> Peer:
         context = new_context(viewport={"width": 1200, "height": 800})
         name, _, value = session_cookie(user).partition("=")
-        context.add_cookies([{"name": name, "value": value, "url": live_server.url}])
+        context.add_cookies([{"name": name, "value": value, "url": daphne_server.url}])
         page = context.new_page()
         page.set_default_timeout(10_000)
-        peer = Peer(user.first_name or user.username, user, context, page, live_server.url)
+        peer = Peer(user.first_name or user.username, user, context, page, daphne_server.url)
         _watch(peer)
         peers.append(peer)
         return peer
@@ -233,14 +233,3 @@ def both(alice: Peer, bob: Peer, doc: Any) -> tuple[Peer, Peer]:
     alice.open(doc)
     bob.open(doc)
     return alice, bob
-
-
-# TEMPORARY (until the root conftest provides it)
-@pytest.fixture
-def live_server(daphne_server: Any) -> Any:
-    return daphne_server
-
-
-@pytest.fixture(autouse=True)
-def _live_server_helper() -> None:
-    pass
