@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from documents import api, views
 
@@ -12,4 +12,5 @@ urlpatterns = [
     path("documents/<uuid:pk>/delete/", views.document_delete, name="document-delete"),
     path("api/documents/", api.document_list, name="api-document-list"),
     path("api/documents/<uuid:pk>/", api.document_detail, name="api-document-detail"),
+    path("", include("documents.history_urls")),
 ]

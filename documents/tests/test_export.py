@@ -7,17 +7,10 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.urls import include, path
 from pycrdt import Doc, Map, XmlElement, XmlFragment, XmlText
 
 from documents import export, store
 from documents.models import Document
-
-# The routes under test come first, whether or not documents/urls.py includes them too.
-urlpatterns = [
-    path("", include("documents.history_urls")),
-    path("", include("editor_project.urls")),
-]
 
 Chunk = str | tuple[str, dict[str, Any] | None]
 
@@ -339,7 +332,6 @@ def client_for(user: Any) -> Client:
 
 
 @pytest.mark.django_db
-@pytest.mark.urls(__name__)
 @pytest.mark.parametrize("persona", ["owner", "editor", "viewer"])
 @pytest.mark.parametrize(
     ("fmt", "content_type", "expected"),
@@ -371,7 +363,6 @@ def test_every_role_downloads_every_format(
 
 
 @pytest.mark.django_db
-@pytest.mark.urls(__name__)
 def test_download_is_named_after_the_shared_title(
     personas: dict[str, Any], document: Document
 ) -> None:
@@ -383,7 +374,6 @@ def test_download_is_named_after_the_shared_title(
 
 
 @pytest.mark.django_db
-@pytest.mark.urls(__name__)
 def test_empty_document_downloads_empty_file(personas: dict[str, Any], document: Document) -> None:
     response = client_for(personas["owner"]).get(f"/documents/{document.pk}/export.txt")
     assert response.status_code == 200
@@ -391,7 +381,6 @@ def test_empty_document_downloads_empty_file(personas: dict[str, Any], document:
 
 
 @pytest.mark.django_db
-@pytest.mark.urls(__name__)
 def test_stranger_cannot_tell_a_document_exists(
     personas: dict[str, Any], document: Document
 ) -> None:
@@ -401,7 +390,6 @@ def test_stranger_cannot_tell_a_document_exists(
 
 
 @pytest.mark.django_db
-@pytest.mark.urls(__name__)
 def test_anonymous_download_redirects_to_login(document: Document) -> None:
     url = f"/documents/{document.pk}/export.html"
     response = Client().get(url)
@@ -411,14 +399,12 @@ def test_anonymous_download_redirects_to_login(document: Document) -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.urls(__name__)
 def test_unknown_format_is_not_found(personas: dict[str, Any], document: Document) -> None:
     response = client_for(personas["owner"]).get(f"/documents/{document.pk}/export.pdf")
     assert response.status_code == 404
 
 
 @pytest.mark.django_db
-@pytest.mark.urls(__name__)
 def test_download_only_answers_get(personas: dict[str, Any], document: Document) -> None:
     response = client_for(personas["owner"]).post(f"/documents/{document.pk}/export.txt")
     assert response.status_code == 405

@@ -9,10 +9,11 @@ from asgiref.sync import async_to_sync
 from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 from django.urls import reverse
+from pycrdt import XmlElement, XmlFragment, XmlText
 
-from documents import protocol, sharing
+from documents import protocol, server_edits, sharing, store
 from documents.close_codes import CloseCode
-from documents.models import Document
+from documents.models import Document, Snapshot
 from documents.registry import registry
 from documents.tests.wsclient import PeerClient
 
@@ -27,7 +28,15 @@ def cast(personas, document, django_user_model):
     link = sharing.link_create(document=document, by=personas["owner"], role="editor")
     holder = django_user_model.objects.create(username="holder", first_name="Holder")
     sharing.link_redeem(token=link.token, user=holder)
+    store.compact(document.id, label="first version")
+    server_edits.edit_document(document_id=document.id, user_id=None, mutate=write_paragraph)
     return {**personas, "anonymous": AnonymousUser(), "link_holder": holder}
+
+
+def write_paragraph(doc) -> None:
+    """Body content that differs from the saved version, so a restore has work to do."""
+    body = doc.get("default", type=XmlFragment)
+    body.children.append(XmlElement("paragraph", contents=[XmlText("changed since")]))
 
 
 def client_for(user) -> Client:
@@ -84,69 +93,33 @@ SOCKET_WRITE = {"viewer": False, "editor": True, "owner": True, "link_holder": T
 
 @pytest.mark.parametrize("persona", list(SOCKET_WRITE))
 def test_socket_write(cast, document, persona):
-    from documents import store
-
+    document.refresh_from_db()
+    before = store.load(document.id).update
     _, denied, landed = run_socket(cast[persona], document, write=True)
     assert landed == SOCKET_WRITE[persona]
     assert (denied == ["read-only access"]) == (not SOCKET_WRITE[persona])
-    document.refresh_from_db()
-    assert (document.last_seq > 0) == SOCKET_WRITE[persona]
-    assert (store.load(document.id).update != store.EMPTY_UPDATE) == SOCKET_WRITE[persona]
+    changed = store.load(document.id).update != before
+    assert changed == SOCKET_WRITE[persona]
 
 
 LOGIN = "login"  # a redirect to the login page
 
-PAGE_CELLS = {
-    # path: {persona: expected status}
-    "editor_page": {
-        "anonymous": LOGIN,
-        "stranger": 404,
-        "viewer": 200,
-        "editor": 200,
-        "owner": 200,
-        "link_holder": 200,
-    },
-    "document_list": {
-        "anonymous": LOGIN,
-        "stranger": 200,
-        "viewer": 200,
-        "editor": 200,
-        "owner": 200,
-        "link_holder": 200,
-    },
-    "rename": {
-        "anonymous": LOGIN,
-        "stranger": 404,
-        "viewer": 403,
-        "editor": 302,
-        "owner": 302,
-        "link_holder": 302,
-    },
-    "delete": {
-        "anonymous": LOGIN,
-        "stranger": 404,
-        "viewer": 403,
-        "editor": 403,
-        "owner": 302,
-        "link_holder": 403,
-    },
-    "share": {
-        "anonymous": 401,
-        "stranger": 404,
-        "viewer": 403,
-        "editor": 403,
-        "owner": 200,
-        "link_holder": 403,
-    },
-    "api_detail": {
-        "anonymous": 401,
-        "stranger": 404,
-        "viewer": 200,
-        "editor": 200,
-        "owner": 200,
-        "link_holder": 200,
-    },
+# Expected status per path (rows) and persona (columns); LOGIN is a redirect to log in.
+# fmt: off
+PAGE_COLUMNS = ["anonymous", "stranger", "viewer", "editor", "owner", "link_holder"]
+PAGE_ROWS = {
+    "editor_page":   [LOGIN, 404, 200, 200, 200, 200],
+    "document_list": [LOGIN, 200, 200, 200, 200, 200],
+    "rename":        [LOGIN, 404, 403, 302, 302, 302],
+    "delete":        [LOGIN, 404, 403, 403, 302, 403],
+    "share":         [401,   404, 403, 403, 200, 403],
+    "api_detail":    [401,   404, 200, 200, 200, 200],
+    "export":        [LOGIN, 404, 200, 200, 200, 200],
+    "history":       [401,   404, 200, 200, 200, 200],
+    "restore":       [401,   404, 403, 200, 200, 200],
 }
+# fmt: on
+PAGE_CELLS = {path: dict(zip(PAGE_COLUMNS, row, strict=True)) for path, row in PAGE_ROWS.items()}
 
 
 def request_cell(path: str, client: Client, document: Document, personas):
@@ -167,6 +140,14 @@ def request_cell(path: str, client: Client, document: Document, personas):
         )
     if path == "api_detail":
         return client.get(reverse("api-document-detail", kwargs={"pk": pk}))
+    if path == "export":
+        return client.get(reverse("document-export", kwargs={"pk": pk, "fmt": "txt"}))
+    if path == "history":
+        return client.get(reverse("api-document-history", kwargs={"pk": pk}))
+    if path == "restore":
+        version = Snapshot.objects.filter(document=document).latest("seq")
+        url = reverse("api-document-history-restore", kwargs={"pk": pk, "snapshot_id": version.pk})
+        return client.post(url)
     raise AssertionError(path)
 
 
@@ -188,3 +169,6 @@ def test_http_paths(cast, document, persona, path):
     if path == "rename":
         title = Document.objects.get(pk=document.pk).title
         assert (title == "Renamed") == (expected == 302)
+    if path == "restore":
+        restored = Snapshot.objects.filter(document=document, label__startswith="Before").exists()
+        assert restored == (expected == 200)

@@ -66,7 +66,9 @@ def test_client_whose_network_vanished_disappears_within_seconds(daphne_server, 
         started = time.monotonic()
         os.kill(bob.process.pid, signal.SIGSTOP)
         wait_until(lambda: "Editor" not in alice.peer_names(), 6)
-        print(f"\ncaret gone {(time.monotonic() - started) * 1000:.0f} ms after the network vanished")
+        print(
+            f"\ncaret gone {(time.monotonic() - started) * 1000:.0f} ms after the network vanished"
+        )
     finally:
         os.kill(bob.process.pid, signal.SIGCONT)
         alice.close()
