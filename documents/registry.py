@@ -24,6 +24,7 @@ class RoomRegistry:
             raise RuntimeError("CHANNEL_LAYERS has no default layer")
         self.layer = resolved
         self.writer = Writer()
+        self.writer.on_compacted = self._compacted
         self.rooms: dict[UUID, Room] = {}
         self._opening: dict[UUID, asyncio.Future[Room]] = {}
         self._closing: dict[UUID, asyncio.Task[None]] = {}
@@ -64,6 +65,12 @@ class RoomRegistry:
                 return room
             finally:
                 del self._opening[document_id]
+
+    def _compacted(self, document_id: UUID, stored_bytes: int) -> None:
+        room = self.rooms.get(document_id)
+        if room is not None:
+            # The size limit counts what is stored; folding the log shrank it.
+            room.size = stored_bytes
 
     def _idle(self, room: Room) -> None:
         if room.connections or room.closed or self.rooms.get(room.document_id) is not room:

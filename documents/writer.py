@@ -32,6 +32,8 @@ class Writer:
         self._flushing: asyncio.Task[None] | None = None
         self._compacting: set[UUID] = set()
         self._compactions: set[asyncio.Task[None]] = set()
+        # Told the new stored size of a document after its log is folded.
+        self.on_compacted: Callable[[UUID, int], None] | None = None
         self.batches = 0
         self.written = 0
 
@@ -86,7 +88,11 @@ class Writer:
 
     async def _compact(self, document_id: UUID) -> None:
         try:
-            await database_sync_to_async(store.compact, thread_sensitive=False)(document_id)
+            snapshot = await database_sync_to_async(store.compact, thread_sensitive=False)(
+                document_id
+            )
+            if snapshot is not None and self.on_compacted is not None:
+                self.on_compacted(document_id, len(snapshot.data))
         except Exception:
             logger.exception("compaction failed document=%s", document_id)
         finally:

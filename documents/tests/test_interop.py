@@ -74,3 +74,36 @@ async def test_stock_and_pycrdt_clients_converge(daphne_server, cookies, documen
             node.close()
         for py in pys:
             await py.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_editors_on_two_processes_converge_through_a_kill(server_factory, cookies, document):
+    first, second = server_factory(), server_factory()
+    clients = [
+        NodeClient(server.ws_url, document.id, cookies[name], server.url)
+        for server in (first, second)
+        for name in ("owner", "editor")
+    ]
+    try:
+        for client in clients:
+            client.wait_synced()
+        chunks = set()
+        for round_ in range(40):
+            for i, client in enumerate(clients):
+                chunk = f"[{i}.{round_}]"
+                chunks.add(chunk)
+                client.insert(chunk)
+            if round_ == 20:
+                second.kill()  # mid-flight: its clients hold edits it never saw
+                second.start()
+        total = sum(len(c) for c in chunks)
+
+        def complete(text: str) -> bool:
+            return len(text) == total and all(chunk in text for chunk in chunks)
+
+        finals = {client.wait_text(complete, 20) for client in clients}
+        assert len(finals) == 1, "editors on two processes did not converge"
+        wait_until(lambda: stored_text(document.id) in finals, 10)
+    finally:
+        for client in clients:
+            client.close()
