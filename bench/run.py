@@ -59,15 +59,21 @@ def log(message: str) -> None:
 # -- /proc sampling --------------------------------------------------------------------------
 
 
-def proc_cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a process (all its threads), in seconds."""
+def proc_times(pid: int) -> tuple[float, float] | None:
+    """(utime, stime) of a process (all its threads), in seconds."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             data = f.read()
     except OSError:
         return None
     fields = data.rsplit(")", 1)[1].split()  # fields[0] is field 3 (state)
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
+def proc_cpu_seconds(pid: int) -> float | None:
+    """utime + stime of a process (all its threads), in seconds."""
+    times = proc_times(pid)
+    return None if times is None else times[0] + times[1]
 
 
 def proc_status_kb(pid: int, key: str) -> int | None:
@@ -107,7 +113,7 @@ def machine_cpu() -> tuple[float, float]:
     return sum(parts[:8]) / CLK_TCK, idle / CLK_TCK
 
 
-def background_cores(window: float = 1.5) -> float:
+def background_cores(window: float = 3.0) -> float:
     """Cores the whole machine keeps busy over `window` seconds (run between scenarios, this is
     everything that is not the benchmark)."""
     all_a, idle_a = machine_cpu()
@@ -131,6 +137,7 @@ def wait_for_idle(max_wait: float, threshold: float) -> float:
 class CpuSnapshot:
     t: float
     server: float | None
+    server_sys: float | None
     node: float | None
     postgres: dict[int, float]
     redis: dict[int, float]
@@ -138,9 +145,11 @@ class CpuSnapshot:
 
 
 def snapshot(server_pid: int, node_pid: int | None) -> CpuSnapshot:
+    times = proc_times(server_pid)
     return CpuSnapshot(
         t=time.monotonic(),
-        server=proc_cpu_seconds(server_pid),
+        server=None if times is None else sum(times),
+        server_sys=None if times is None else times[1],
         node=proc_cpu_seconds(node_pid) if node_pid else None,
         postgres=procs_cpu("postgres"),
         redis=procs_cpu("redis-server"),
@@ -168,6 +177,7 @@ def cpu_delta(a: CpuSnapshot, b: CpuSnapshot) -> dict[str, Any]:
         "wall_s": wall,
         "server_cpu_s": None if a.server is None or b.server is None else b.server - a.server,
         "server_cores": cores(a.server, b.server),
+        "server_sys_cores": cores(a.server_sys, b.server_sys),
         "loadgen_cores": cores(a.node, b.node),
         "postgres_cores": group(a.postgres, b.postgres),
         "redis_cores": group(a.redis, b.redis),
@@ -257,9 +267,10 @@ def _log_time(line: str) -> float:
 class Server:
     """`python -m editor_project.serve` on a free port, logging to a file."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, profile: Path | None = None) -> None:
         self.env = env
         self.log_path = log_path
+        self.profile = profile
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.rss_after_start_kb: int | None = None
@@ -280,8 +291,9 @@ class Server:
 
     def start(self) -> Server:
         with self.log_path.open("ab") as out:
+            prefix = ["-m", "cProfile", "-o", str(self.profile)] if self.profile else []
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "editor_project.serve", "--port", str(self.port)],
+                [sys.executable, *prefix, "-m", "editor_project.serve", "--port", str(self.port)],
                 cwd=ROOT,
                 env=self.env,
                 stdout=out,
@@ -312,6 +324,18 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+
+    def profile_top(self, count: int = 30) -> str:
+        """The busiest functions of the event-loop thread (cProfile), after stop()."""
+        if not self.profile or not self.profile.exists():
+            return ""
+        import io
+        import pstats
+
+        out = io.StringIO()
+        stats = pstats.Stats(str(self.profile), stream=out)
+        stats.sort_stats("tottime").print_stats(count)
+        return out.getvalue()
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -386,7 +410,8 @@ class Bench:
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         for key, value in collab.items():
             env[f"COLLAB_{key}"] = str(value)
-        server = Server(env, self.tmp / f"server-{name}.log")
+        profile = self.tmp / f"server-{name}.prof" if self.args.profile else None
+        server = Server(env, self.tmp / f"server-{name}.log", profile)
         self.servers.append(server)
         log(f"starting server for {name} on port {server.port}")
         return server.start()
@@ -563,6 +588,7 @@ def edit_scenario(
         result["server_log"] = server.log_summary()
     finally:
         server.stop()
+    result["server_profile"] = server.profile_top()
     latency = result["latencyMs"]
     stored = result["stored"]
     result["bar"] = {
@@ -736,6 +762,7 @@ def scenario_c(bench: Bench) -> dict[str, Any]:
         "last_seq_snapshot_seq": list(remaining) if remaining else None,
         "server_peak_rss_mb": peak_rss,
         "server_log": server_log,
+        "server_profile": server.profile_top(),
     }
     out["bar"] = {
         "uncompacted_under_200ms": (out["uncompacted"]["median_open_to_sync_ms"] or 1e9) < 200,
@@ -773,6 +800,7 @@ def scenario_d(bench: Bench) -> dict[str, Any]:
         result["server_log"] = server.log_summary()
     finally:
         server.stop()
+    result["server_profile"] = server.profile_top()
     result["title"] = (
         f"awareness: 1 document x {clients} clients x {rate} caret moves/s x {seconds:g} s"
     )
@@ -825,7 +853,9 @@ def print_cpu(result: dict[str, Any]) -> None:
     row(
         "server CPU (load window)",
         f"{fmt(cpu['server_cores'], 2)} cores avg, {fmt(cpu['server_peak_1s_cores'], 2)} peak 1 s"
-        f" ({fmt(cpu['server_cpu_s'], 1)} CPU s over {fmt(cpu['wall_s'], 1)} s)",
+        f" ({fmt(cpu['server_cpu_s'], 1)} CPU s over {fmt(cpu['wall_s'], 1)} s;"
+        f" {fmt(100 * (cpu['server_sys_cores'] or 0) / max(cpu['server_cores'] or 0, 1e-9), 0)}%"
+        " in the kernel)",
     )
     if result.get("server_cpu_per") and cpu.get("server_cpu_s") is not None:
         unit, count = result["server_cpu_per"]
@@ -987,6 +1017,11 @@ def print_result(name: str, result: dict[str, Any]) -> None:
         f"{fmt(result.get('background_cores_before'), 2)} cores busy just before the scenario",
     )
     PRINTERS[name](result)
+    if result.get("server_profile"):
+        print("  server profile (cProfile, main thread, by own time):")
+        for line in result["server_profile"].splitlines():
+            if line.strip():
+                print(f"    {line[:160]}")
     failed = [k for k, v in result["bar"].items() if not v]
     row("bar", "PASS" if result["pass"] else "FAIL: " + ", ".join(failed))
     sys.stdout.flush()
@@ -1039,6 +1074,11 @@ def main(argv: list[str] | None = None) -> int:
         " under --idle-threshold cores (shared machines: other people's tests skew every figure)",
     )
     parser.add_argument("--idle-threshold", type=float, default=0.3, metavar="CORES")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run each server under cProfile and print its busiest functions (slows it down)",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write every figure as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the database and temp files")
     args = parser.parse_args(argv)

@@ -39,6 +39,32 @@ def wait_converged(a: Peer, b: Peer, timeout: float = 5.0) -> str:
         a.page.wait_for_timeout(50)
 
 
+def stored_text(document: Any) -> str:
+    """The document's body as the server stored it, as plain text."""
+    from documents import export, store
+
+    return export.to_text(store.load(document.pk).update)
+
+
+def blocks(text: str) -> list[str]:
+    """Paragraph texts, whitespace normalised: the editor's getText() and the plain-text
+    export both put a blank line between blocks, but differ at the ends."""
+    return [" ".join(block.split()) for block in text.split("\n\n") if block.strip()]
+
+
+def wait_stored(document: Any, expected: str, timeout: float = 10.0) -> str:
+    """The stored body has the same paragraphs as `expected`; returns the stored text."""
+    want = blocks(expected)
+    deadline = time.monotonic() + timeout
+    while True:
+        stored = off_loop(stored_text, document=document)
+        if blocks(stored) == want:
+            return stored
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the database holds {stored!r}, the editors {expected!r}")
+        time.sleep(0.1)
+
+
 def test_typing_in_one_browser_appears_in_the_other_within_a_second(both: tuple[Peer, Peer]):
     alice, bob = both
     alice.focus_end()
@@ -111,7 +137,7 @@ def test_reload_keeps_content(both: tuple[Peer, Peer], make_peer: Callable[[Any]
     fresh.wait_text_contains("Still here after a reload")
 
 
-def test_offline_edits_merge_when_back_online(both: tuple[Peer, Peer]):
+def test_offline_edits_merge_when_back_online(both: tuple[Peer, Peer], doc: Any):
     alice, bob = both
     alice.focus_end()
     alice.type("Online. ")
@@ -132,9 +158,10 @@ def test_offline_edits_merge_when_back_online(both: tuple[Peer, Peer]):
     text = wait_converged(alice, bob)
     assert "Online. Written offline." in text
     expect(alice.page.locator("#connection-status")).to_have_text("Connected")
+    wait_stored(doc, text)
 
 
-def test_typing_at_once_converges(both: tuple[Peer, Peer]):
+def test_typing_at_once_converges(both: tuple[Peer, Peer], doc: Any):
     alice, bob = both
     alice.focus_end()
     bob.focus_end()
@@ -148,6 +175,7 @@ def test_typing_at_once_converges(both: tuple[Peer, Peer]):
     # Carets move under concurrent typing, so count characters, not positions.
     assert text.count("a") == 45
     assert text.count("b") == 45
+    wait_stored(doc, text)
 
 
 def test_undo_removes_only_my_own_changes(both: tuple[Peer, Peer]):

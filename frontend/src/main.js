@@ -14,6 +14,7 @@ import * as Y from 'yjs'
 
 import { bindAvatars } from './avatars.js'
 import { readConfig, websocketBase } from './config.js'
+import { bindShare } from './share.js'
 import { ConnectionStatus, shouldReconnect } from './status.js'
 import { bindTitle } from './title.js'
 import { bindToolbar } from './toolbar.js'
@@ -79,6 +80,11 @@ function start() {
   })
 
   bindAvatars({ container: $('avatars'), awareness: provider.awareness, self })
+
+  // Owner only: the template renders the button for the owner alone.
+  if (config.role === 'owner' && $('share-button')) {
+    bindShare({ button: $('share-button'), owner: self })
+  }
 
   const status = new ConnectionStatus({
     provider,
