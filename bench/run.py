@@ -1040,7 +1040,18 @@ def environment() -> dict[str, Any]:
             )
     except OSError:
         pass
+
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        except OSError:
+            return ""
+        return done.stdout.strip()
+
+    dirty = git("status", "--porcelain", "--", "documents", "editor_project").splitlines()
     return {
+        "git": git("rev-parse", "--short", "HEAD"),
+        "server_files_modified": len(dirty),
         "cpu": model,
         "cores": os.cpu_count(),
         "loadavg_at_start": os.getloadavg(),
@@ -1123,7 +1134,9 @@ def main(argv: list[str] | None = None) -> int:
         env = results["environment"]
         print(
             f"bench run {run_id}: {env['cores']} x {env['cpu']}; Python {env['python']},"
-            f" Node {env['node']}; load average at start"
+            f" Node {env['node']}; server code {env['git']}"
+            f" ({env['server_files_modified']} uncommitted files in documents/, editor_project/);"
+            " load average at start"
             f" {', '.join(f'{x:.2f}' for x in env['loadavg_at_start'])}"
         )
         for name in args.scenario:

@@ -87,6 +87,13 @@ class Presence:
             changed.append(AwarenessEntry(entry.client_id, entry.clock, state))
         return changed
 
+    def is_news(self, client_id: int, clock: int, is_removal: bool) -> bool:
+        """Whether an entry could change anything; False for an old state coming round."""
+        held = self._states.get(client_id)
+        if held is None or clock > held.clock:
+            return True
+        return clock == held.clock and is_removal and held.state is not None
+
     def remove_owner(self, owner: object, *, tombstone: bool = True) -> list[AwarenessEntry]:
         """Forget every state the owner holds; return the removals to announce.
 
@@ -126,6 +133,11 @@ class Presence:
             if isinstance(user, dict) and "id" in user:
                 seen.setdefault(user["id"], user)
         return list(seen.values())
+
+    def peers(self, max_silence: float) -> list[str]:
+        """Other processes heard from within `max_silence`."""
+        now = self._clock()
+        return [origin for origin, heard in self._heard.items() if now - heard <= max_silence]
 
     def heard_from(self, origin: str) -> bool:
         """Another process is alive; True if it was unknown (or had been expired)."""

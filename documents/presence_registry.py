@@ -38,7 +38,8 @@ def _key(document_id: UUID) -> str:
 
 
 def _ttl() -> float:
-    return float(conf.get("PRESENCE_EXPIRY_SECONDS"))
+    # Rooms renew their entry every few heartbeats; a few renewals may be late.
+    return 12 * float(conf.get("HEARTBEAT_SECONDS"))
 
 
 def _async_redis() -> Any:

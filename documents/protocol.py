@@ -16,6 +16,7 @@ we half-understand is a frame we must not act on.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -220,8 +221,15 @@ def encode_permission_denied(reason: str) -> bytes:
 # -- awareness updates --------------------------------------------------------
 
 
-def decode_awareness(payload: bytes) -> list[AwarenessEntry]:
-    """y-protocols `applyAwarenessUpdate`'s input: count, then (id, clock, JSON)."""
+def decode_awareness(
+    payload: bytes, is_news: Callable[[int, int, bool], bool] | None = None
+) -> list[AwarenessEntry]:
+    """y-protocols `applyAwarenessUpdate`'s input: count, then (id, clock, JSON).
+
+    `is_news(client_id, clock, is_removal)` may rule entries out before their
+    JSON is parsed: stock clients re-send every state they receive, so most
+    entries a server sees are old news.
+    """
     reader = Reader(payload)
     count = reader.var_uint()
     entries = []
@@ -229,6 +237,8 @@ def decode_awareness(payload: bytes) -> list[AwarenessEntry]:
         client_id = reader.var_uint()
         clock = reader.var_uint()
         raw = reader.var_string()
+        if is_news is not None and not is_news(client_id, clock, raw == "null"):
+            continue
         try:
             state = json.loads(raw)
         except ValueError:

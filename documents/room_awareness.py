@@ -17,15 +17,15 @@ from documents.presence import Presence
 from documents.protocol import AwarenessEntry
 
 Deliver = Callable[[bytes], Awaitable[None]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]  # to the other processes
 
 
 class AwarenessRelay:
-    def __init__(self, deliver: Deliver, group_send: Send) -> None:
+    def __init__(self, deliver: Deliver, send_to_peers: Send) -> None:
         self.presence = Presence()
         self.channel = ""  # this room's channel, the origin of what we send
         self._deliver = deliver
-        self._group_send = group_send
+        self._send_to_peers = send_to_peers
         self._to_local: dict[int, AwarenessEntry] = {}
         self._to_group: dict[int, AwarenessEntry] = {}
         self._flush_handle: asyncio.TimerHandle | None = None
@@ -40,7 +40,8 @@ class AwarenessRelay:
 
     def local(self, owner: object, payload: bytes, identity: dict[str, Any]) -> None:
         """A local editor's awareness update (raises ProtocolError when malformed)."""
-        changed = self.presence.apply(owner, protocol.decode_awareness(payload), identity)
+        entries = protocol.decode_awareness(payload, self.presence.is_news)
+        changed = self.presence.apply(owner, entries, identity)
         self._queue(changed, to_group=True)
 
     async def left(self, owner: object) -> None:
@@ -54,6 +55,10 @@ class AwarenessRelay:
         """Another process spoke; True when we had not (or no longer) known it."""
         return self.presence.heard_from(origin)
 
+    def peers(self) -> list[str]:
+        """The other processes with this document open, as far as we know."""
+        return self.presence.peers(conf.get("PRESENCE_EXPIRY_SECONDS"))
+
     def local_states_message(self) -> dict[str, Any]:
         """This process's editors' states, in answer to another process's hello."""
         mine = self.presence.snapshot(local_only=True)
@@ -65,7 +70,8 @@ class AwarenessRelay:
 
     def remote(self, origin: str, payload: bytes) -> None:
         """States relayed by another process, already stamped there."""
-        changed = self.presence.apply(origin, protocol.decode_awareness(payload), None)
+        entries = protocol.decode_awareness(payload, self.presence.is_news)
+        changed = self.presence.apply(origin, entries, None)
         self._queue(changed, to_group=False)
 
     async def forget(self, origin: str) -> None:
@@ -101,7 +107,7 @@ class AwarenessRelay:
         task.add_done_callback(self._flushing.discard)
 
     async def flush(self) -> None:
-        """Send what has gathered: one frame locally, one message to the group."""
+        """Send what has gathered: one frame locally, one message per other process."""
         if self._flush_handle:
             self._flush_handle.cancel()
             self._flush_handle = None
@@ -114,7 +120,7 @@ class AwarenessRelay:
                 protocol.encode_awareness(protocol.encode_awareness_entries(to_local))
             )
         if to_group:
-            await self._group_send(
+            await self._send_to_peers(
                 {
                     "type": "presence.update",
                     "origin": self.channel,

@@ -12,6 +12,13 @@ group. A jump in the sequence means the channel layer dropped something; the
 room reads the missing updates from the database before going on. Heartbeats
 carry each process's last sequence too, so a dropped final update is healed
 within a heartbeat.
+
+Heartbeats go to the whole group, so every process with the document open
+learns of every other within one beat. Updates and awareness then go straight
+to those peers' channels: a process alone with a document sends nothing to the
+channel layer per keystroke, and none receives its own messages back. A peer
+that opened the document a moment ago and was missed heals from the database
+on the next heartbeat.
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ from documents.title_mirror import TitleMirror
 from documents.writer import Writer
 
 logger = logging.getLogger(__name__)
+
+ONLINE_REFRESH_BEATS = 4  # who-is-online is renewed every few heartbeats (and on every change)
 
 
 class Connection(Protocol):
@@ -105,7 +114,7 @@ class Room:
         self.last_seq = 0
         self.size = 0
         self.connections: set[Connection] = set()
-        self.awareness = AwarenessRelay(self._deliver, self._group_send)
+        self.awareness = AwarenessRelay(self._deliver, self._send_to_peers)
         self.channel = ""
         self.healed = 0
         self._on_idle = on_idle
@@ -137,6 +146,10 @@ class Room:
             raise store.LoadError(f"document {self.document_id}: {exc}") from exc
         self.last_seq = loaded.last_seq
         self.size = loaded.size
+        if loaded.last_seq - loaded.snapshot_seq >= conf.get("COMPACT_AFTER_UPDATES"):
+            # A long log means a compaction failed or fell behind; the next
+            # cold open should not pay for it again.
+            self.writer.compact_soon(self.document_id)
         self._title = TitleMirror(self.document_id, self.doc)
         self._tasks.append(asyncio.create_task(self._run()))
         self._tasks.append(asyncio.create_task(self._heartbeat()))
@@ -258,7 +271,7 @@ class Room:
             if isinstance(event, _Committed):
                 # Other processes need our update even when a heal here
                 # already delivered it locally.
-                await self._group_send(
+                await self._send_to_peers(
                     {
                         "type": "document.update",
                         "origin": self.channel,
@@ -316,7 +329,8 @@ class Room:
             try:
                 await conn.send_frame(frame)
             except Exception:
-                logger.warning("room %s could not send to a connection", self.document_id)
+                # The socket is closing; its consumer is about to leave the room.
+                logger.debug("room %s could not send to a connection", self.document_id)
 
     def reload(self) -> None:
         """Re-read the document from the database (after a restore, say)."""
@@ -326,6 +340,15 @@ class Room:
 
     async def _group_send(self, message: dict[str, Any]) -> None:
         await self.layer.group_send(self.group, message)
+
+    async def _send_to_peers(self, message: dict[str, Any]) -> None:
+        for peer in self.awareness.peers():
+            try:
+                await self.layer.send(peer, message)
+            except Exception:
+                # A full or unreachable channel: that peer heals from the
+                # database when our next heartbeat shows it is behind.
+                logger.warning("room %s could not reach %s", self.document_id, peer)
 
     async def _listen(self) -> None:
         handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
@@ -403,7 +426,8 @@ class Room:
                 await self._group_send(
                     {"type": "room.heartbeat", "origin": self.channel, "last_seq": self.last_seq}
                 )
-                await self._publish_online()
+                if beats % ONLINE_REFRESH_BEATS == 0:
+                    await self._publish_online()
                 if beats % 600 == 0:
                     # Group membership expires in the layer; renew it while open.
                     await self.layer.group_add(self.group, self.channel)

@@ -171,7 +171,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # One handler, on the root: Daphne's and the app's lines each print once.
+    "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {
-        "documents": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+        "documents": {"level": env_str("LOG_LEVEL", "INFO")},
     },
 }

@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 
 class LossyLayer:
-    """The real layer, except that group messages of the given types are dropped at random."""
+    """The real layer, except that messages of the given types are dropped at random."""
 
     def __init__(self, inner: Any, drop: float, types: set[str], seed: int) -> None:
         self.inner = inner
@@ -40,11 +40,19 @@ class LossyLayer:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+    def _lose(self, message: dict[str, Any]) -> bool:
         if message["type"] in self.types and self.random.random() < self.drop:
             self.dropped += 1
-            return
-        await self.inner.group_send(group, message)
+            return True
+        return False
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        if not self._lose(message):
+            await self.inner.group_send(group, message)
+
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
+        if not self._lose(message):
+            await self.inner.send(channel, message)
 
 
 def registry_with(layer: Any) -> tuple[RoomRegistry, Any]:
