@@ -107,7 +107,7 @@ LOGIN = "login"  # a redirect to the login page
 # Expected status per path (rows) and persona (columns); LOGIN is a redirect to log in.
 # fmt: off
 PAGE_COLUMNS = ["anonymous", "stranger", "viewer", "editor", "owner", "link_holder"]
-PAGE_ROWS = {
+PAGE_ROWS: dict[str, list[int | str]] = {
     "editor_page":   [LOGIN, 404, 200, 200, 200, 200],
     "document_list": [LOGIN, 200, 200, 200, 200, 200],
     "rename":        [LOGIN, 404, 403, 302, 302, 302],
