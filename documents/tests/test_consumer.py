@@ -274,3 +274,24 @@ async def test_step2_answer_acknowledges_everything_sent_before(personas, docume
     )()
     assert set(sent) <= stored
     await alice.close()
+
+
+async def test_updates_arriving_together_share_one_commit(personas, document):
+    from documents.registry import registry
+
+    alice = await open_peer(personas["owner"], document)
+    bob = await open_peer(personas["editor"], document)
+    writer = registry().writer
+    batches, written = writer.batches, writer.written
+    for i in range(100):
+        await alice.edit(f"a{i} ")
+        await bob.edit(f"b{i} ")
+    await alice.send(protocol.encode_sync_step1(alice.doc.get_state()))
+    await alice.receive_until(lambda m: isinstance(m, protocol.SyncStep2), timeout=10)
+    await bob.send(protocol.encode_sync_step1(bob.doc.get_state()))
+    await bob.receive_until(lambda m: isinstance(m, protocol.SyncStep2), timeout=10)
+    commits, updates = writer.batches - batches, writer.written - written
+    assert updates == 200
+    assert commits <= updates / 10, f"{updates} updates took {commits} commits"
+    await alice.close()
+    await bob.close()
