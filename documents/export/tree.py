@@ -1,0 +1,234 @@
+"""The document body read into a small immutable model, and what every format shares.
+
+The body is the XmlFragment "default" that Tiptap (through y-prosemirror) edits:
+elements named after ProseMirror nodes (paragraph, heading, bulletList, ...),
+and XmlText whose formatting attributes are the ProseMirror marks. Reading it
+once into plain frozen values keeps pycrdt out of the renderers, and the helpers
+here are the rules all formats must agree on (mark nesting, heading levels,
+list numbering, which links are safe, file names).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pycrdt import Doc, XmlElement, XmlFragment, XmlText
+
+FRAGMENT = "default"
+
+FORMATS: dict[str, tuple[str, str]] = {
+    # format: (file extension, content type)
+    "txt": ("txt", "text/plain; charset=utf-8"),
+    "html": ("html", "text/html; charset=utf-8"),
+    "md": ("md", "text/markdown; charset=utf-8"),
+}
+
+# Marks nest in this order (outermost first) so that overlapping runs of text
+# open and close them consistently; code is innermost because nothing nests in it.
+MARK_ORDER = ("link", "bold", "italic", "underline", "strike", "code")
+MAX_FILENAME_STEM = 120
+WINDOWS_RESERVED_NAMES = frozenset(
+    ["CON", "PRN", "AUX", "NUL"] + [f"{port}{n}" for port in ("COM", "LPT") for n in range(1, 10)]
+)
+SAFE_URL_SCHEMES = ("http:", "https:", "mailto:", "tel:")
+
+# y-prosemirror stores marks that may overlap themselves as "<name>--<8 char hash>".
+_HASHED_MARK = re.compile(r"^(.*)--[a-zA-Z0-9+/=]{8}$")
+
+
+def download_filename(title: str, fmt: str) -> str:
+    """A file name made from the title that is safe on every common file system."""
+    # Path separators, characters Windows refuses and control characters go;
+    # what is left is trimmed, so the name never starts a hidden file either.
+    name = "".join(
+        " " if char in '<>:"/\\|?*' or unicodedata.category(char)[0] == "C" else char
+        for char in unicodedata.normalize("NFC", title)
+    )
+    name = " ".join(name.split())[:MAX_FILENAME_STEM].strip(" .") or "document"
+    if name.split(".")[0].upper() in WINDOWS_RESERVED_NAMES:
+        name = f"_{name}"
+    return f"{name}.{FORMATS[fmt][0]}"
+
+
+# The model ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    name: str
+    attrs: tuple[tuple[str, Any], ...] = ()
+
+    def attr(self, key: str) -> Any:
+        """One attribute of the mark, or None."""
+        return dict(self.attrs).get(key)
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A run of text carrying the same marks."""
+
+    text: str
+    marks: tuple[Mark, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Element:
+    tag: str
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+    children: tuple[Node, ...] = ()
+
+
+Node = Element | Span
+# A document, or its content encoded as one update (memoryview as some database drivers return).
+Source = Doc | bytes | memoryview
+
+
+def body_of(source: Source) -> tuple[Node, ...]:
+    """The document body as a tree of elements and spans."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        doc: Doc = Doc()
+        if bytes(source):
+            doc.apply_update(bytes(source))
+    else:
+        doc = source
+    fragment = doc.get(FRAGMENT, type=XmlFragment)
+    return tuple(_read_children(fragment))
+
+
+def attributes_of(element: XmlElement) -> dict[str, Any]:
+    """An element's attributes, including those set to None."""
+    # pycrdt annotates XmlAttributesView.__iter__ as returning an Iterable, which
+    # type checkers refuse to iterate; its value is an iterator.
+    return dict(element.attributes.__iter__())
+
+
+def _read_children(parent: XmlFragment | XmlElement) -> Iterable[Node]:
+    for child in parent.children:
+        if isinstance(child, XmlText):
+            yield from _read_text(child)
+        elif isinstance(child, XmlElement):
+            attrs = {key: value for key, value in attributes_of(child).items() if value is not None}
+            yield Element(child.tag or "", attrs, tuple(_read_children(child)))
+        elif isinstance(child, XmlFragment):
+            yield from _read_children(child)
+
+
+def _read_text(text: XmlText) -> Iterable[Span]:
+    for value, attrs in text.diff():
+        # Embedded objects have no place in these formats; y-prosemirror never writes them.
+        if isinstance(value, str) and value:
+            yield Span(value, _marks(attrs or {}))
+
+
+def _marks(attrs: Mapping[str, Any]) -> tuple[Mark, ...]:
+    marks = []
+    for key, value in attrs.items():
+        if value is None:
+            continue
+        match = _HASHED_MARK.match(key)
+        name = match.group(1) if match else key
+        mark_attrs = value if isinstance(value, Mapping) else {}
+        marks.append(Mark(name, tuple(sorted((k, v) for k, v in mark_attrs.items()))))
+    return tuple(sorted(marks, key=_mark_rank))
+
+
+def _mark_rank(mark: Mark) -> tuple[int, str]:
+    order = MARK_ORDER.index(mark.name) if mark.name in MARK_ORDER else len(MARK_ORDER)
+    return order, mark.name
+
+
+# Shared by the formats ------------------------------------------------------
+
+
+def heading_level(element: Element) -> int:
+    # Tiptap's numbers arrive as floats (1.0); clamp anything odd into h1-h6.
+    try:
+        level = int(float(element.attrs.get("level", 1)))
+    except (TypeError, ValueError):
+        level = 1
+    return min(max(level, 1), 6)
+
+
+def list_start(element: Element) -> int:
+    try:
+        return int(float(element.attrs.get("start", 1)))
+    except (TypeError, ValueError):
+        return 1
+
+
+def plain_text(nodes: Iterable[Node]) -> str:
+    """The text under nodes, hard breaks as newlines, marks dropped."""
+    parts = []
+    for node in nodes:
+        if isinstance(node, Span):
+            parts.append(node.text)
+        elif node.tag == "hardBreak":
+            parts.append("\n")
+        else:
+            parts.append(plain_text(node.children))
+    return "".join(parts)
+
+
+def safe_href(mark: Mark) -> str | None:
+    """The link's target if following it cannot run script (no javascript: URLs)."""
+    href = mark.attr("href")
+    if not isinstance(href, str) or not href.strip():
+        return None
+    href = href.strip()
+    scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*):", href)
+    if scheme and not href.lower().startswith(SAFE_URL_SCHEMES):
+        return None
+    return href
+
+
+def open_close(
+    spans: list[tuple[str, tuple[Mark, ...]]],
+    open_mark: Callable[[Mark], str],
+    close_mark: Callable[[Mark], str],
+    text: Callable[[str], str],
+) -> str:
+    """Render runs of marked text with properly nested open and close delimiters."""
+    out: list[str] = []
+    stack: list[Mark] = []
+    for value, marks in spans:
+        keep = 0
+        while keep < len(stack) and keep < len(marks) and stack[keep] == marks[keep]:
+            keep += 1
+        out.extend(close_mark(mark) for mark in reversed(stack[keep:]))
+        del stack[keep:]
+        for mark in marks[keep:]:
+            out.append(open_mark(mark))
+            stack.append(mark)
+        out.append(text(value))
+    out.extend(close_mark(mark) for mark in reversed(stack))
+    return "".join(out)
+
+
+def list_items(
+    node: Element, render_item: Callable[[Element], str], separator: str, *, alternate: bool = False
+) -> str:
+    """Each item with its marker, continuation lines indented under its text."""
+    ordered = node.tag == "orderedList"
+    number = list_start(node)
+    items = []
+    for child in node.children:
+        item = child if isinstance(child, Element) else Element("listItem", {}, (child,))
+        if ordered:
+            marker = f"{number}{')' if alternate else '.'} "
+            number += 1
+        else:
+            marker = "* " if alternate else "- "
+        first, *rest = render_item(item).split("\n")
+        indent = " " * len(marker)
+        lines = [marker + first if first else marker.rstrip()]
+        lines += [indent + line if line else "" for line in rest]
+        items.append("\n".join(lines))
+    return separator.join(items)
+
+
+def prefix_lines(text: str, prefix: str, blank: str) -> str:
+    return "\n".join(prefix + line if line else blank for line in text.split("\n"))
