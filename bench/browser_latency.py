@@ -49,18 +49,8 @@ from bench.run import (  # noqa: E402  (needs ROOT on sys.path)
     drop_database,
     log,
 )
+from e2e.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 KEYS = "abcdefghijklmnopqrstuvwxyz"
 
 # In A: stamp every keydown the editor gets (capture phase: before ProseMirror handles it).

@@ -8,7 +8,6 @@ sync through BroadcastChannel and never test the server.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,19 +19,9 @@ import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Error, Page
 
 from conftest import password_hash, session_cookie
+from e2e.chromium import CHROMIUM, CHROMIUM_ARGS
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 
