@@ -34,7 +34,7 @@ from channels.db import database_sync_to_async
 from channels.layers import BaseChannelLayer
 from pycrdt import Doc
 
-from documents import conf, presence_registry, protocol, store
+from documents import background, conf, presence_registry, protocol, store
 from documents.close_codes import CloseCode
 from documents.room_awareness import AwarenessRelay
 from documents.title_mirror import TitleMirror
@@ -134,16 +134,11 @@ class Room:
         await self.layer.group_add(self.group, self.channel)
         self._tasks.append(asyncio.create_task(self._listen()))
         try:
-            loaded = await database_sync_to_async(store.load)(self.document_id)
+            loaded = await background.run(store.load_doc, self.document_id)
         except BaseException:
             await self.close()
             raise
-        try:
-            if loaded.update != store.EMPTY_UPDATE:
-                self.doc.apply_update(loaded.update)
-        except Exception as exc:
-            await self.close()
-            raise store.LoadError(f"document {self.document_id}: {exc}") from exc
+        self.doc = loaded.doc
         self.last_seq = loaded.last_seq
         self.size = loaded.size
         if loaded.last_seq - loaded.snapshot_seq >= conf.get("COMPACT_AFTER_UPDATES"):

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from channels.db import database_sync_to_async
 
-from documents import store
+from documents import background, store
 
 logger = logging.getLogger(__name__)
 
@@ -88,9 +88,7 @@ class Writer:
 
     async def _compact(self, document_id: UUID) -> None:
         try:
-            snapshot = await database_sync_to_async(store.compact, thread_sensitive=False)(
-                document_id
-            )
+            snapshot = await background.run(store.compact, document_id)
             if snapshot is not None and self.on_compacted is not None:
                 self.on_compacted(document_id, len(snapshot.data))
         except Exception:
