@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from pycrdt import XmlElement, XmlFragment, XmlText
 
+from conftest import session_cookie
 from documents import protocol, server_edits, sharing, store
 from documents.close_codes import CloseCode
 from documents.models import Document, Snapshot
@@ -172,3 +173,49 @@ def test_http_paths(cast, document, persona, path):
     if path == "restore":
         restored = Snapshot.objects.filter(document=document, label__startswith="Before").exists()
         assert restored == (expected == 200)
+
+
+@pytest.mark.parametrize(
+    ("origin", "accepted"),
+    [("http://127.0.0.1:8000", True), ("http://evil.example", False), (None, False)],
+)
+def test_cross_origin_sockets_are_refused(personas, document, origin, accepted):
+    from channels.testing import WebsocketCommunicator
+
+    from editor_project.asgi import application
+
+    headers = [
+        (b"host", b"127.0.0.1:8000"),
+        (b"cookie", session_cookie(personas["owner"]).encode()),
+    ]
+    if origin:
+        headers.append((b"origin", origin.encode()))
+
+    async def scenario():
+        communicator = WebsocketCommunicator(application, f"/ws/documents/{document.id}", headers)
+        connected, _ = await communicator.connect()
+        if connected:
+            greeting = await communicator.receive_from()
+            await communicator.disconnect()
+            await registry().close()
+            return protocol.decode(greeting)
+        return None
+
+    greeting = async_to_sync(scenario)()
+    assert (greeting is not None) == accepted
+    if accepted:
+        assert isinstance(greeting, protocol.SyncStep1)
+
+
+def test_forms_require_a_csrf_token(personas, document):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(personas["owner"])
+    response = client.post(reverse("document-rename", kwargs={"pk": document.pk}), {"title": "x"})
+    assert response.status_code == 403
+    response = client.post(
+        reverse("api-access", kwargs={"pk": document.pk}),
+        json.dumps({"user": "stranger", "role": "viewer"}),
+        content_type="application/json",
+    )
+    assert response.status_code == 403
+    assert Document.objects.get(pk=document.pk).title == "Test document"
