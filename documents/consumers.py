@@ -27,15 +27,19 @@ MAX_IN_FLIGHT = 256  # updates from one socket queued for commit before it must 
 class DocumentConsumer(AsyncWebsocketConsumer):
     """Authorize, join the document's room, and hand it each decoded frame."""
 
-    room: Room | None = None
-    role: Role | None = None
-    user_id: int | None = None
-    identity: dict[str, Any]
-
     def __init__(self, *args: Any, rooms: RoomRegistry | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Tests pass a registry to stand in for a second server process.
         self.rooms = rooms or registry()
+        self.room: Room | None = None
+        self.role: Role | None = None
+        self.user_id: int | None = None
+        self.identity: dict[str, Any] = {}
+        # Token bucket for updates: starts full, refills at the configured rate.
+        self._allowance = 2.0 * conf.get("MAX_UPDATES_PER_SECOND")
+        self._refilled = time.monotonic()
+        self._in_flight: set[asyncio.Future[int]] = set()
+        self._closing = False
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Hand frames straight to their handler.
@@ -54,11 +58,6 @@ class DocumentConsumer(AsyncWebsocketConsumer):
         """Refuse before joining anything; otherwise accept and greet."""
         user = self.scope["user"]
         self.user_id = user.pk
-        self.identity = {}
-        self._allowance = 2.0 * conf.get("MAX_UPDATES_PER_SECOND")
-        self._refilled = time.monotonic()
-        self._in_flight: set[asyncio.Future[int]] = set()
-        self._closing = False
         if not user.is_authenticated:
             return await self._refuse(CloseCode.NOT_AUTHENTICATED, "log in to open documents")
         document_id = UUID(self.scope["url_route"]["kwargs"]["document_id"])
@@ -69,13 +68,12 @@ class DocumentConsumer(AsyncWebsocketConsumer):
             return await self._refuse(CloseCode.FORBIDDEN, "you have no access to this document")
         self.role = role
         self.identity = identity(user)
-        rooms = self.rooms
-        room = rooms.rooms.get(document_id)
-        if room and len(room.connections) >= conf.get("MAX_CONNECTIONS_PER_DOCUMENT"):
+        open_room = self.rooms.rooms.get(document_id)
+        if open_room and len(open_room.connections) >= conf.get("MAX_CONNECTIONS_PER_DOCUMENT"):
             return await self._refuse(CloseCode.ROOM_FULL, "too many editors on this document")
         await self.accept()
         try:
-            self.room = await rooms.join(document_id, self)
+            self.room = await self.rooms.join(document_id, self)
         except store.LoadError:
             logger.exception("document=%s could not be loaded", document_id)
             await self.close(int(CloseCode.SERVER_ERROR), "document could not be loaded")
