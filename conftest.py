@@ -31,6 +31,14 @@ PASSWORD = "correct-horse-battery-staple"
 LAYER_PREFIX = f"collabtest{uuid.uuid4().hex[:8]}"
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API keeps an event loop running in
+    this thread until the session ends, and async tests cannot start one then."""
+    e2e = ROOT / "e2e"
+    items.sort(key=lambda item: e2e in Path(str(item.path)).resolve().parents)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
