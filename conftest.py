@@ -68,11 +68,21 @@ def fresh_channel_layers() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True, scope="session")
-def test_layer_prefix() -> None:
-    """Keep this session's channel-layer and presence keys apart in a shared Redis."""
+def test_layer_prefix() -> Iterator[None]:
+    """Keep this session's channel-layer and presence keys apart in a shared Redis,
+    and remove them afterwards (servers killed on purpose never leave their groups)."""
     config = settings.CHANNEL_LAYERS["default"].setdefault("CONFIG", {})
     if settings.REDIS_URL:
         config["prefix"] = LAYER_PREFIX
+    yield
+    if settings.REDIS_URL:
+        import redis
+
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        keys = list(client.scan_iter(f"{LAYER_PREFIX}*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
 
 
 @pytest.fixture
