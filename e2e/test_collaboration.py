@@ -87,10 +87,17 @@ def test_formatting_propagates(both: tuple[Peer, Peer]):
     alice.press("Control+b")
     alice.type("important")
     expect(alice.page.locator("#toolbar [data-action=bold]")).to_have_class(re.compile("is-active"))
+    alice.press("Control+b")
+    alice.press("Control+i")
+    alice.type(" aside")
+    expect(alice.page.locator("#toolbar [data-action=italic]")).to_have_class(
+        re.compile("is-active")
+    )
 
     bob.page.wait_for_function(HAS_NODE, arg={"type": "heading", "level": 1})
     bob.page.wait_for_function(HAS_NODE, arg={"type": "bulletList"})
     bob.page.wait_for_function(HAS_NODE, arg={"text": "important", "marks": "bold"})
+    bob.page.wait_for_function(HAS_NODE, arg={"text": " aside", "marks": "italic"})
     expect(bob.page.locator(".ProseMirror h1")).to_have_text("Agenda")
     expect(bob.page.locator(".ProseMirror ul > li")).to_have_count(2)
 
