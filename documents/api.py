@@ -7,7 +7,8 @@ from functools import wraps
 from typing import Any
 from uuid import UUID
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
@@ -27,6 +28,23 @@ def api_login_required(view: View) -> View:
         if not request.user.is_authenticated:
             return JsonResponse({"error": "authentication required"}, status=401)
         return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def api_errors(view: View) -> View:
+    """Refusals as JSON: PermissionDenied 403, ValidationError 400, Http404 404."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except PermissionDenied as exc:
+            return JsonResponse({"error": str(exc) or "forbidden"}, status=403)
+        except ValidationError as exc:
+            return JsonResponse({"error": " ".join(exc.messages)}, status=400)
+        except Http404:
+            return JsonResponse({"error": "not found"}, status=404)
 
     return wrapper
 

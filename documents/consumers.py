@@ -175,7 +175,7 @@ class DocumentConsumer(AsyncWebsocketConsumer):
         """Leave the room; peers learn at once that this editor is gone."""
         if self.room is not None:
             room, self.room = self.room, None
-            await self.rooms.leave(room, self)
+            await room.leave(self)
 
     async def send_frame(self, frame: bytes) -> None:
         """Called by the room to deliver a frame to this editor."""

@@ -24,17 +24,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from pycrdt import Doc
 
 from documents import export, history, server_edits, store
-from documents.api import api_login_required
+from documents.api import api_errors, api_login_required
 from documents.identity import identity
 from documents.models import Document, Role, Snapshot
-from documents.permissions import can_write, document_role
+from documents.permissions import can_write, document_or_404
 
 
 def _document_and_role(request: HttpRequest, pk: UUID) -> tuple[Document, Role]:
-    document, role = document_role(request.user, pk)
-    if document is None or role is None:
-        raise Http404("No such document.")
-    return document, role
+    return document_or_404(request.user, pk)
 
 
 def _snapshot_of(document: Document, snapshot_id: int) -> Snapshot:
@@ -166,13 +163,6 @@ def _serialize(document: Document, snapshot: Snapshot) -> dict[str, Any]:
     }
 
 
-def _api_document(request: HttpRequest, pk: UUID) -> tuple[Document, Role] | JsonResponse:
-    document, role = document_role(request.user, pk)
-    if document is None or role is None:
-        return JsonResponse({"error": "not found"}, status=404)
-    return document, role
-
-
 def _label_from(request: HttpRequest) -> str | None:
     """The label from a JSON body or a form; None when the body is not valid JSON."""
     if request.content_type == "application/json":
@@ -186,13 +176,11 @@ def _label_from(request: HttpRequest) -> str | None:
 
 
 @api_login_required
+@api_errors
 @require_http_methods(["GET", "POST"])
 def api_history(request: HttpRequest, pk: UUID) -> JsonResponse:
     """GET: the versions, newest first. POST {"label": ...}: save the current body as one."""
-    found = _api_document(request, pk)
-    if isinstance(found, JsonResponse):
-        return found
-    document, role = found
+    document, role = _document_and_role(request, pk)
     if request.method == "GET":
         versions = [_serialize(document, s) for s in history.snapshot_list(document=document)]
         return JsonResponse({"versions": versions, "can_edit": can_write(role)})
@@ -211,16 +199,12 @@ def api_history(request: HttpRequest, pk: UUID) -> JsonResponse:
 
 
 @api_login_required
+@api_errors
 @require_GET
 def api_history_detail(request: HttpRequest, pk: UUID, snapshot_id: int) -> JsonResponse:
     """GET: one version with its body as HTML and as text; any role may."""
-    found = _api_document(request, pk)
-    if isinstance(found, JsonResponse):
-        return found
-    document, _ = found
-    snapshot = Snapshot.objects.filter(document_id=document.pk, pk=snapshot_id).first()
-    if snapshot is None:
-        return JsonResponse({"error": "not found"}, status=404)
+    document, _ = _document_and_role(request, pk)
+    snapshot = _snapshot_of(document, snapshot_id)
     content = history.snapshot_content(snapshot=snapshot)
     return JsonResponse(
         {
@@ -232,18 +216,14 @@ def api_history_detail(request: HttpRequest, pk: UUID, snapshot_id: int) -> Json
 
 
 @api_login_required
+@api_errors
 @require_POST
 def api_history_restore(request: HttpRequest, pk: UUID, snapshot_id: int) -> JsonResponse:
     """POST: make the body equal to this version with a new forward update; owners and editors."""
-    found = _api_document(request, pk)
-    if isinstance(found, JsonResponse):
-        return found
-    document, role = found
+    document, role = _document_and_role(request, pk)
     if not can_write(role):
         return JsonResponse({"error": "only the owner and editors may restore"}, status=403)
-    snapshot = Snapshot.objects.filter(document_id=document.pk, pk=snapshot_id).first()
-    if snapshot is None:
-        return JsonResponse({"error": "not found"}, status=404)
+    snapshot = _snapshot_of(document, snapshot_id)
     try:
         restored = history.snapshot_restore(document=document, snapshot=snapshot, user=request.user)
     except history.HistoryError as exc:

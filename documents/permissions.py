@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from django.http import Http404
+
 from documents.models import Document, Membership, Role
 
 WRITE_ROLES = frozenset({Role.OWNER, Role.EDITOR})
@@ -30,6 +32,14 @@ def document_role(user: Any, document_id: UUID) -> tuple[Document | None, Role |
     if document is None:
         return None, None
     return document, role_for(user, document)
+
+
+def document_or_404(user: Any, document_id: UUID) -> tuple[Document, Role]:
+    """The document and the user's role; Http404 for strangers too, so existence does not leak."""
+    document, role = document_role(user, document_id)
+    if document is None or role is None:
+        raise Http404("No such document.")
+    return document, role
 
 
 def can_write(role: Role | None) -> bool:

@@ -49,10 +49,6 @@ class Presence:
         self._states: dict[int, _Held] = {}
         self._heard: dict[str, float] = {}  # remote origin -> last time heard
         self._clock = clock
-        self.dropped = 0
-
-    def __len__(self) -> int:
-        return sum(1 for held in self._states.values() if held.state is not None)
 
     def apply(
         self, owner: object, entries: Iterable[AwarenessEntry], user: dict[str, Any] | None
@@ -67,14 +63,12 @@ class Presence:
         for entry in entries:
             state = entry.state
             if state is not None and not isinstance(state, dict):
-                self.dropped += 1
-                continue
+                continue  # y-protocols states are objects or null
             claimant = _user_id(state, user)
             held = self._states.get(entry.client_id)
             if held is not None:
                 if held.owner != owner and (claimant is None or claimant != held.user_id):
-                    self.dropped += 1  # someone else's client id
-                    continue
+                    continue  # someone else's client id
                 newer = entry.clock > held.clock
                 removes = entry.clock == held.clock and state is None and held.state is not None
                 if not (newer or removes):
@@ -122,17 +116,6 @@ class Presence:
             for client_id, held in self._states.items()
             if held.state is not None and not (local_only and isinstance(held.owner, str))
         ]
-
-    def users(self) -> list[dict[str, Any]]:
-        """Distinct users present, by their server-stamped identity."""
-        seen: dict[Any, dict[str, Any]] = {}
-        for held in self._states.values():
-            if held.state is None:
-                continue
-            user = held.state.get("user")
-            if isinstance(user, dict) and "id" in user:
-                seen.setdefault(user["id"], user)
-        return list(seen.values())
 
     def peers(self, max_silence: float) -> list[str]:
         """Other processes heard from within `max_silence`."""

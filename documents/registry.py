@@ -35,9 +35,6 @@ class RoomRegistry:
         await room.join(conn)
         return room
 
-    async def leave(self, room: Room, conn: Connection) -> None:
-        await room.leave(conn)
-
     async def _room(self, document_id: UUID) -> Room:
         while True:
             closing = self._closing.get(document_id)

@@ -8,23 +8,20 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from documents import sharing
-from documents.api import api_login_required
+from documents.api import api_errors, api_login_required
 from documents.models import Document
+from documents.permissions import document_or_404
 
 
 def _document(request: HttpRequest, pk: UUID) -> Document:
-    """Strangers get 404, so a document's existence does not leak."""
-    document = Document.objects.visible_to(request.user).filter(pk=pk).first()
-    if document is None:
-        raise Http404("No such document")
-    return document
+    return document_or_404(request.user, pk)[0]
 
 
 def _payload(request: HttpRequest) -> dict[str, Any]:
@@ -35,22 +32,6 @@ def _payload(request: HttpRequest) -> dict[str, Any]:
             raise ValidationError("The body is not JSON.") from None
         return body if isinstance(body, dict) else {}
     return request.POST.dict()
-
-
-def _errors_as_json(view: Any) -> Any:
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except PermissionDenied as exc:
-            return JsonResponse({"error": str(exc) or "forbidden"}, status=403)
-        except ValidationError as exc:
-            return JsonResponse({"error": " ".join(exc.messages)}, status=400)
-        except Http404:
-            return JsonResponse({"error": "not found"}, status=404)
-
-    wrapper.__name__ = view.__name__
-    wrapper.__doc__ = view.__doc__
-    return wrapper
 
 
 def _link_url(request: HttpRequest, token: str) -> str:
@@ -66,7 +47,7 @@ def _listing(request: HttpRequest, document: Document) -> JsonResponse:
 
 @api_login_required
 @require_http_methods(["GET", "POST"])
-@_errors_as_json
+@api_errors
 def access(request: HttpRequest, pk: UUID) -> HttpResponse:
     """GET: members and links. POST {"user", "role"}: share with a user or change a role."""
     document = _document(request, pk)
@@ -83,7 +64,7 @@ def access(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 @api_login_required
 @require_http_methods(["POST", "DELETE"])
-@_errors_as_json
+@api_errors
 def access_member(request: HttpRequest, pk: UUID, user_id: int) -> HttpResponse:
     """DELETE (or POST with role "none"): remove the user's access."""
     document = _document(request, pk)
@@ -105,7 +86,7 @@ def access_member(request: HttpRequest, pk: UUID, user_id: int) -> HttpResponse:
 
 @api_login_required
 @require_http_methods(["POST"])
-@_errors_as_json
+@api_errors
 def links(request: HttpRequest, pk: UUID) -> HttpResponse:
     """POST {"role"}: a new share link."""
     document = _document(request, pk)
@@ -117,7 +98,7 @@ def links(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 @api_login_required
 @require_http_methods(["POST", "DELETE"])
-@_errors_as_json
+@api_errors
 def link_revoke(request: HttpRequest, pk: UUID, token: str) -> HttpResponse:
     """Revoke a link, and the access it alone granted."""
     document = _document(request, pk)

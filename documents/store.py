@@ -54,7 +54,6 @@ class Pending:
 class Appended:
     seqs: list[int | None]  # per pending item; None when its document is gone
     compact: set[UUID]  # documents whose log has passed a compaction threshold
-    sizes: dict[UUID, int]  # log bytes since the snapshot, per document
 
 
 def merge(parts: list[bytes]) -> bytes:
@@ -166,7 +165,6 @@ def append(batch: list[Pending]) -> Appended:
         by_document[item.document_id].append(index)
     seqs: list[int | None] = [None] * len(batch)
     compact: set[UUID] = set()
-    sizes: dict[UUID, int] = {}
     after_updates = conf.get("COMPACT_AFTER_UPDATES")
     after_bytes = conf.get("COMPACT_AFTER_BYTES")
     now = timezone.now()
@@ -193,7 +191,6 @@ def append(batch: list[Pending]) -> Appended:
                     )
                 )
             document.updated_at = now
-            sizes[document.id] = document.log_bytes
             if (
                 document.last_seq - document.snapshot_seq >= after_updates
                 or document.log_bytes >= after_bytes
@@ -201,7 +198,7 @@ def append(batch: list[Pending]) -> Appended:
                 compact.add(document.id)
         DocumentUpdate.objects.bulk_create(rows)
         _save_counters(documents, now)
-    return Appended(seqs, compact, sizes)
+    return Appended(seqs, compact)
 
 
 def _save_counters(documents: list[Document], now: datetime) -> None:
