@@ -22,6 +22,7 @@ from documents.rooms import DocumentTooLarge, InvalidUpdate, Room
 logger = logging.getLogger(__name__)
 
 MAX_IN_FLIGHT = 256  # updates from one socket queued for commit before it must wait
+REJECT_DRAIN_SECONDS = 5.0  # how long a closing socket waits for its accepted updates to commit
 
 
 class DocumentConsumer(AsyncWebsocketConsumer):
@@ -169,6 +170,10 @@ class DocumentConsumer(AsyncWebsocketConsumer):
         if self._closing:
             return
         self._closing = True
+        if self._in_flight:
+            # What this socket sent before the bad frame was accepted: let it
+            # reach the database first, so the close code marks where it stands.
+            await asyncio.wait(set(self._in_flight), timeout=REJECT_DRAIN_SECONDS)
         await self.close(int(code), reason[:120])
 
     async def disconnect(self, code: int) -> None:

@@ -128,14 +128,18 @@ class Presence:
         self._heard[origin] = self._clock()
         return new
 
+    def silent(self, max_silence: float) -> list[str]:
+        """Other processes not heard from within `max_silence`: presumed dead."""
+        now = self._clock()
+        return [origin for origin, heard in self._heard.items() if now - heard > max_silence]
+
     def expire(self, max_silence: float) -> list[AwarenessEntry]:
         """Forget the users of processes silent for longer than `max_silence`, and
         tombstones old enough that no stale re-send is still on its way."""
         now = self._clock()
         gone: list[AwarenessEntry] = []
-        for origin, heard in list(self._heard.items()):
-            if now - heard > max_silence:
-                gone.extend(self.remove_owner(origin, tombstone=False))
+        for origin in self.silent(max_silence):
+            gone.extend(self.remove_owner(origin, tombstone=False))
         for client_id, held in list(self._states.items()):
             if held.state is None and now - held.since > TOMBSTONE_SECONDS:
                 del self._states[client_id]

@@ -81,12 +81,15 @@ class AwarenessRelay:
             self._queue(gone, to_group=False)
             await self.flush()
 
-    async def expire(self) -> None:
-        """Forget processes that stopped sending heartbeats."""
-        gone = self.presence.expire(conf.get("PRESENCE_EXPIRY_SECONDS"))
+    async def expire(self) -> list[str]:
+        """Forget processes that stopped sending heartbeats; returns their channels."""
+        max_silence = conf.get("PRESENCE_EXPIRY_SECONDS")
+        dead = self.presence.silent(max_silence)
+        gone = self.presence.expire(max_silence)
         if gone:
             self._queue(gone, to_group=False)
             await self.flush()
+        return dead
 
     def _queue(self, entries: list[AwarenessEntry], *, to_group: bool) -> None:
         """Gather changes for a moment so a burst becomes one frame."""

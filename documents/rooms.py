@@ -241,6 +241,12 @@ class Room:
                 "room %s could not publish who is online", self.document_id, exc_info=True
             )
 
+    async def _withdraw_online(self, origin: str) -> None:
+        try:
+            await presence_registry.withdraw(self.document_id, origin)
+        except Exception:
+            logger.warning("room %s could not withdraw %s", self.document_id, origin, exc_info=True)
+
     # -- ordered delivery -----------------------------------------------------
 
     async def _run(self) -> None:
@@ -420,4 +426,8 @@ class Room:
                 raise
             except Exception:
                 logger.warning("room %s heartbeat failed", self.document_id, exc_info=True)
-            await self.awareness.expire()
+            for dead in await self.awareness.expire():
+                # A process that died cannot withdraw its users from who is
+                # online; whoever notices first does it for them. If it was only
+                # slow, its next renewal puts them back.
+                await self._withdraw_online(dead)

@@ -56,7 +56,9 @@ def test_killed_client_disappears_within_two_seconds(daphne_server, cookies, doc
         bob.close()
 
 
-def test_client_whose_network_vanished_disappears_within_seconds(daphne_server, cookies, document):
+def test_client_whose_network_vanished_disappears_within_two_seconds(
+    daphne_server, cookies, document
+):
     alice = client(daphne_server, cookies, "owner", document)
     bob = client(daphne_server, cookies, "editor", document)
     try:
@@ -65,7 +67,7 @@ def test_client_whose_network_vanished_disappears_within_seconds(daphne_server, 
         # drops off the network: no FIN, no close frame, no awareness goodbye.
         started = time.monotonic()
         os.kill(bob.process.pid, signal.SIGSTOP)
-        wait_until(lambda: "Editor" not in alice.peer_names(), 6)
+        wait_until(lambda: "Editor" not in alice.peer_names(), 2.0)
         print(
             f"\ncaret gone {(time.monotonic() - started) * 1000:.0f} ms after the network vanished"
         )
@@ -121,9 +123,11 @@ def test_users_of_a_killed_server_vanish_from_the_other(server_factory, cookies,
         )
         started = time.monotonic()
         doomed.kill()
-        wait_until(lambda: "Editor" not in alice.peer_names(), 6)
+        wait_until(lambda: "Editor" not in alice.peer_names(), 2.0)
         caret = time.monotonic() - started
-        wait_until(lambda: online_names(first, cookies["owner"], document.id) == {"Owner"}, 9)
+        # The surviving room withdraws the dead process's users when it
+        # gives up on it, long before their entry would expire by itself.
+        wait_until(lambda: online_names(first, cookies["owner"], document.id) == {"Owner"}, 3.0)
         listed = time.monotonic() - started
         print(
             f"\nafter kill -9 of a server: its users' carets gone in {caret * 1000:.0f} ms, "
