@@ -22,7 +22,9 @@ class FrameLog(logging.Handler):
         self.pings: list[float] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.msg == "< %s" and getattr(record.args[0], "opcode", None) is Opcode.PING:
+        if record.msg != "< %s" or not isinstance(record.args, tuple):
+            return
+        if getattr(record.args[0], "opcode", None) is Opcode.PING:
             self.pings.append(time.monotonic())
 
 
