@@ -1,11 +1,14 @@
-"""Template helpers for avatars."""
+"""Template helpers for avatars and times."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 from documents.identity import identity
 
@@ -27,3 +30,13 @@ def initials(name: Any) -> str:
 def identity_of(user: Any) -> dict[str, Any]:
     """The user's display name and colour, as shown on carets."""
     return identity(user)
+
+
+@register.filter
+def edited_ago(moment: datetime | None) -> str:
+    """'just now' for the last minute, then '5 minutes ago', '2 days ago'."""
+    if moment is None:
+        return ""
+    if timezone.now() - moment < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(moment)} ago"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from documents import services
 from documents.models import Document, Membership, Role
@@ -134,6 +137,17 @@ def test_list_is_newest_first(owner):
     services.document_rename(document=first, title="First, edited", user=owner)
     rows = client_for(owner).get(reverse("document-list")).context["rows"]
     assert [row["document"].pk for row in rows] == [first.pk, second.pk]
+
+
+def test_list_says_when_each_document_was_edited(owner):
+    fresh = services.document_create(owner=owner, title="Fresh")
+    older = services.document_create(owner=owner, title="Older")
+    Document.objects.filter(pk=older.pk).update(
+        updated_at=timezone.now() - timedelta(minutes=5, seconds=3)
+    )
+    html = client_for(owner).get(reverse("document-list")).content.decode()
+    assert re.search(rf'data-document-id="{fresh.pk}".*?edited <time[^>]*>just now<', html, re.S)
+    assert re.search(rf'data-document-id="{older.pk}".*?>5\xa0minutes ago<', html, re.S)
 
 
 def test_list_hides_documents_of_others(stranger, document):
