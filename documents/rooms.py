@@ -36,6 +36,7 @@ from pycrdt import Doc, get_state
 
 from documents import background, conf, presence_registry, protocol, store
 from documents.close_codes import CloseCode
+from documents.crdt_errors import is_crdt_failure
 from documents.room_awareness import AwarenessRelay
 from documents.title_mirror import TitleMirror
 from documents.writer import Writer
@@ -72,8 +73,10 @@ def validate_update(update: bytes) -> None:
     """
     try:
         get_state(update)
-    except Exception as exc:
-        raise InvalidUpdate(str(exc)) from None
+    except BaseException as exc:
+        if not is_crdt_failure(exc):
+            raise
+        raise InvalidUpdate(str(exc) or type(exc).__name__) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +202,9 @@ class Room:
         """Answer with exactly the committed content the editor lacks."""
         try:
             diff = self.doc.get_update(state_vector)
-        except Exception:
+        except BaseException as exc:
+            if not is_crdt_failure(exc):
+                raise
             raise InvalidUpdate("state vector cannot be decoded") from None
         await conn.send_frame(protocol.encode_sync_step2(diff))
 
@@ -254,9 +259,11 @@ class Room:
             event = await self._inbox.get()
             try:
                 await self._handle(event)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
+            except BaseException as exc:
+                # Cancellation ends the loop; anything else, a pycrdt panic
+                # included, must not stop delivery for everyone.
+                if not is_crdt_failure(exc):
+                    raise
                 logger.exception(
                     "room %s failed to handle %s", self.document_id, type(event).__name__
                 )
@@ -293,7 +300,9 @@ class Room:
     def _apply(self, seq: int, update: bytes) -> None:
         try:
             self.doc.apply_update(update)
-        except Exception:
+        except BaseException as exc:
+            if not is_crdt_failure(exc):
+                raise
             logger.exception("room %s could not apply committed update %d", self.document_id, seq)
         self.last_seq = seq
 

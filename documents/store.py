@@ -24,6 +24,7 @@ from django.utils import timezone
 from pycrdt import Doc, get_state, merge_updates
 
 from documents import conf
+from documents.crdt_errors import is_crdt_failure
 from documents.models import Document, DocumentUpdate, Snapshot
 
 logger = logging.getLogger(__name__)
@@ -131,7 +132,9 @@ def load(document_id: UUID) -> Loaded:
     try:
         merged = merge(stored.parts)
         get_state(merged)  # a lone snapshot is not decoded by merging: check it
-    except Exception as exc:
+    except BaseException as exc:
+        if not is_crdt_failure(exc):
+            raise
         raise LoadError(f"document {document_id} cannot be decoded: {exc}") from exc
     return Loaded(merged, stored.last_seq, stored.snapshot_seq, stored.size)
 
@@ -159,7 +162,9 @@ def load_doc(document_id: UUID) -> LoadedDoc:
             for start in range(0, len(stored.parts), LOAD_GROUP):
                 group = stored.parts[start : start + LOAD_GROUP]
                 doc.apply_update(group[0] if len(group) == 1 else merge_updates(*group))
-    except Exception as exc:
+    except BaseException as exc:
+        if not is_crdt_failure(exc):
+            raise
         raise LoadError(f"document {document_id} cannot be decoded: {exc}") from exc
     return LoadedDoc(doc, stored.last_seq, stored.snapshot_seq, stored.size)
 

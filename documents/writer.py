@@ -16,6 +16,7 @@ from uuid import UUID
 from channels.db import database_sync_to_async
 
 from documents import background, store
+from documents.crdt_errors import is_crdt_failure
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +92,9 @@ class Writer:
             snapshot = await background.run(store.compact, document_id)
             if snapshot is not None and self.on_compacted is not None:
                 self.on_compacted(document_id, len(snapshot.data))
-        except Exception:
+        except BaseException as exc:
+            if not is_crdt_failure(exc):
+                raise
             logger.exception("compaction failed document=%s", document_id)
         finally:
             self._compacting.discard(document_id)

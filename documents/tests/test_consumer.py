@@ -175,6 +175,48 @@ async def test_bad_input_closes_only_that_socket(personas, document, frame, code
     await bob.close()
 
 
+class PanicException(BaseException):
+    """Stands in for pyo3's: a panic in pycrdt's Rust core, not an Exception."""
+
+
+async def test_a_pycrdt_panic_on_a_frame_closes_only_that_socket(
+    personas, document, monkeypatch, caplog
+):
+    from documents import rooms
+
+    poison = b"\x01\x01\x09\x00\x04\x01\x04text\x01p\x00"
+    real_get_state = rooms.get_state
+
+    def get_state(update: bytes) -> bytes:
+        if update == poison:
+            raise PanicException("index out of bounds")
+        return real_get_state(update)
+
+    monkeypatch.setattr(rooms, "get_state", get_state)
+    alice = await open_peer(personas["owner"], document)
+    await alice.edit("intact")
+    mallory = await open_peer(personas["editor"], document)
+    await mallory.send(protocol.encode_sync_update(poison))
+    assert await mallory.wait_closed() == CloseCode.INVALID_UPDATE
+    assert any("invalid update: index out of bounds" in r.message for r in caplog.records)
+    await alice.edit(" still")
+    bob = await open_peer(personas["editor"], document)
+    await bob.wait_text("intact still")
+    assert await stored_text(document.id) == "intact still"
+    await alice.close()
+    await bob.close()
+
+
+def test_only_pycrdt_failures_are_caught_as_such():
+    from documents.crdt_errors import is_crdt_failure
+
+    assert is_crdt_failure(ValueError("Cannot decode update"))
+    assert is_crdt_failure(PanicException("index out of bounds"))
+    assert not is_crdt_failure(asyncio.CancelledError())
+    assert not is_crdt_failure(KeyboardInterrupt())
+    assert not is_crdt_failure(SystemExit(1))
+
+
 async def test_title_typed_in_the_editor_is_saved_to_the_database(personas, document):
     from pycrdt import Map
 
