@@ -141,6 +141,17 @@ async def test_viewer_updates_are_dropped_and_answered_with_permission_denied(pe
     await viewer.close()
 
 
+async def others_carry_on(alice: PeerClient, personas, document) -> None:
+    """After one socket was closed for bad input: the document holds "intact",
+    untouched, and the other editors carry on."""
+    await alice.edit(" still")
+    bob = await open_peer(personas["editor"], document)
+    await bob.wait_text("intact still")
+    assert await stored_text(document.id) == "intact still"
+    await alice.close()
+    await bob.close()
+
+
 def _invalid_update_frame() -> bytes:
     return protocol.encode_sync_update(b"\x05\xff\xff\x00garbage")
 
@@ -166,13 +177,7 @@ async def test_bad_input_closes_only_that_socket(personas, document, frame, code
         await mallory.send(frame)
     assert await mallory.wait_closed() == code
     assert any("closing socket" in r.message for r in caplog.records)
-    # The document is untouched and the other editor carries on.
-    await alice.edit(" still")
-    bob = await open_peer(personas["editor"], document)
-    await bob.wait_text("intact still")
-    assert await stored_text(document.id) == "intact still"
-    await alice.close()
-    await bob.close()
+    await others_carry_on(alice, personas, document)
 
 
 class PanicException(BaseException):
@@ -199,12 +204,7 @@ async def test_a_pycrdt_panic_on_a_frame_closes_only_that_socket(
     await mallory.send(protocol.encode_sync_update(poison))
     assert await mallory.wait_closed() == CloseCode.INVALID_UPDATE
     assert any("invalid update: index out of bounds" in r.message for r in caplog.records)
-    await alice.edit(" still")
-    bob = await open_peer(personas["editor"], document)
-    await bob.wait_text("intact still")
-    assert await stored_text(document.id) == "intact still"
-    await alice.close()
-    await bob.close()
+    await others_carry_on(alice, personas, document)
 
 
 def test_only_pycrdt_failures_are_caught_as_such():
