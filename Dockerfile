@@ -17,6 +17,9 @@ COPY . .
 COPY --from=frontend /src/frontend/dist frontend/dist
 RUN DEBUG=false SECRET_KEY=build-only ALLOWED_HOSTS=build python manage.py collectstatic --noinput
 EXPOSE 8000
+# Healthy when the app answers with its database and Redis both reachable.
+HEALTHCHECK --interval=10s --timeout=6s --start-period=60s --retries=3 \
+    CMD ["python", "scripts/healthcheck.py"]
 # Migrations run before the server starts; with several app containers, one
 # running them at a time is enough (they are idempotent).
 CMD ["sh", "-c", "python manage.py migrate --noinput && python -m editor_project.serve --host 0.0.0.0 --port 8000"]

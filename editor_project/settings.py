@@ -156,6 +156,8 @@ if not DEBUG:
     # Behind a TLS-terminating proxy these belong on; off by default so a
     # plain-HTTP trial deployment still works.
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+    # Health checks come from inside the host, over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 
 # App tunables: documents/conf.py holds the defaults and documents them; any
