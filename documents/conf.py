@@ -11,7 +11,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_FRAME_BYTES": 2 * 1024 * 1024,
     # Sustained document updates per second per connection (token bucket, burst x2).
     "MAX_UPDATES_PER_SECOND": 200,
-    # Open sockets per document across the process.
+    # Open sockets per document, summed over every server process.
     "MAX_CONNECTIONS_PER_DOCUMENT": 200,
     # Encoded size of a document (snapshot plus log) past which updates are refused.
     "MAX_DOCUMENT_BYTES": 64 * 1024 * 1024,

@@ -69,8 +69,7 @@ class DocumentConsumer(AsyncWebsocketConsumer):
             return await self._refuse(CloseCode.FORBIDDEN, "you have no access to this document")
         self.role = role
         self.identity = identity(user)
-        open_room = self.rooms.rooms.get(document_id)
-        if open_room and len(open_room.connections) >= conf.get("MAX_CONNECTIONS_PER_DOCUMENT"):
+        if await self.rooms.is_full(document_id):
             return await self._refuse(CloseCode.ROOM_FULL, "too many editors on this document")
         await self.accept()
         try:

@@ -15,7 +15,7 @@ import json
 import threading
 import time
 import weakref
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from django.conf import settings
@@ -24,7 +24,21 @@ from documents import conf
 
 Users = list[dict[str, Any]]
 
-_local: dict[UUID, dict[str, tuple[float, Users]]] = {}
+
+class _Entry(NamedTuple):
+    """One process's part of a document: until when it holds, who, how many sockets."""
+
+    expires: float
+    users: Users
+    connections: int
+
+
+def _parse(raw: bytes) -> _Entry:
+    value = json.loads(raw)
+    return _Entry(value["expires"], value["users"], value.get("connections", len(value["users"])))
+
+
+_local: dict[UUID, dict[str, _Entry]] = {}
 _local_lock = threading.Lock()
 _async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
     weakref.WeakKeyDictionary()
@@ -61,18 +75,36 @@ def _sync_redis() -> Any:
     return _sync_client
 
 
-async def publish(document_id: UUID, origin: str, users: Users) -> None:
-    """This process's users in the document, valid until the next heartbeat or so."""
-    expires = time.time() + _ttl()
+async def publish(document_id: UUID, origin: str, users: Users, connections: int) -> None:
+    """This process's users (and open sockets) in the document, valid until the
+    next heartbeat or so."""
+    entry = _Entry(time.time() + _ttl(), users, connections)
     if not settings.REDIS_URL:
         with _local_lock:
-            _local.setdefault(document_id, {})[origin] = (expires, users)
+            _local.setdefault(document_id, {})[origin] = entry
         return
     key = _key(document_id)
+    value = {"expires": entry.expires, "users": users, "connections": connections}
     async with _async_redis().pipeline(transaction=False) as pipe:
-        pipe.hset(key, origin, json.dumps({"expires": expires, "users": users}))
+        pipe.hset(key, origin, json.dumps(value))
         pipe.expire(key, int(_ttl() * 4) + 1)
         await pipe.execute()
+
+
+async def connections_elsewhere(document_id: UUID, origin: str | None) -> int:
+    """Sockets open on the document in other processes (all of them if `origin` is None)."""
+    if not settings.REDIS_URL:
+        with _local_lock:
+            entries = dict(_local.get(document_id, {}))
+    else:
+        fields = await _async_redis().hgetall(_key(document_id))
+        entries = {name.decode(): _parse(raw) for name, raw in fields.items()}
+    now = time.time()
+    return sum(
+        entry.connections
+        for name, entry in entries.items()
+        if name != origin and entry.expires >= now
+    )
 
 
 async def withdraw(document_id: UUID, origin: str) -> None:
@@ -87,7 +119,7 @@ async def withdraw(document_id: UUID, origin: str) -> None:
 def online_users(document_ids: list[UUID]) -> dict[UUID, Users]:
     """The users present in each document: {"id", "name", "color"} per user."""
     now = time.time()
-    entries: dict[UUID, dict[str, tuple[float, Users]]] = {}
+    entries: dict[UUID, dict[str, _Entry]] = {}
     if not settings.REDIS_URL:
         with _local_lock:
             entries = {d: dict(_local.get(d, {})) for d in document_ids}
@@ -97,18 +129,14 @@ def online_users(document_ids: list[UUID]) -> dict[UUID, Users]:
             for document_id in document_ids:
                 pipe.hgetall(_key(document_id))
             for document_id, fields in zip(document_ids, pipe.execute(), strict=True):
-                parsed = {}
-                for origin, raw in fields.items():
-                    value = json.loads(raw)
-                    parsed[origin.decode()] = (value["expires"], value["users"])
-                entries[document_id] = parsed
+                entries[document_id] = {name.decode(): _parse(raw) for name, raw in fields.items()}
     result: dict[UUID, Users] = {}
     for document_id in document_ids:
         users: dict[Any, dict[str, Any]] = {}
-        for expires, published in entries.get(document_id, {}).values():
-            if expires < now:
+        for entry in entries.get(document_id, {}).values():
+            if entry.expires < now:
                 continue  # a process that stopped renewing: gone
-            for user in published:
+            for user in entry.users:
                 users.setdefault(user["id"], user)
         result[document_id] = sorted(users.values(), key=lambda u: str(u.get("name", "")))
     return result

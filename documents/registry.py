@@ -8,13 +8,17 @@ reload does not pay for a cold open.
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 from uuid import UUID
 
 from channels.layers import BaseChannelLayer, get_channel_layer
 
+from documents import conf, presence_registry
 from documents.rooms import Connection, Room
 from documents.writer import Writer
+
+logger = logging.getLogger(__name__)
 
 
 class RoomRegistry:
@@ -62,6 +66,27 @@ class RoomRegistry:
                 return room
             finally:
                 del self._opening[document_id]
+
+    async def is_full(self, document_id: UUID) -> bool:
+        """Whether the document has its maximum of sockets open, on every process.
+
+        The other processes' counts come from who-is-online, renewed on each
+        join and leave; a burst of simultaneous connects may overshoot by a
+        few. If that registry cannot be read, only this process is counted.
+        """
+        room = self.rooms.get(document_id)
+        here = len(room.connections) if room else 0
+        limit = conf.get("MAX_CONNECTIONS_PER_DOCUMENT")
+        if here >= limit:
+            return True
+        try:
+            elsewhere = await presence_registry.connections_elsewhere(
+                document_id, room.channel if room else None
+            )
+        except Exception:
+            logger.warning("could not count sockets on other processes", exc_info=True)
+            return False
+        return here + elsewhere >= limit
 
     def _compacted(self, document_id: UUID, stored_bytes: int) -> None:
         room = self.rooms.get(document_id)

@@ -238,7 +238,9 @@ class Room:
     async def _publish_online(self) -> None:
         try:
             if self.connections:
-                await presence_registry.publish(self.document_id, self.channel, self.users())
+                await presence_registry.publish(
+                    self.document_id, self.channel, self.users(), len(self.connections)
+                )
             else:
                 await presence_registry.withdraw(self.document_id, self.channel)
         except Exception:

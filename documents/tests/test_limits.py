@@ -106,6 +106,31 @@ async def test_connections_per_document_are_capped(server_factory, cookies, docu
         await ws.close()
 
 
+async def test_the_connection_cap_counts_every_server_process(server_factory, cookies, document):
+    first = server_factory(MAX_CONNECTIONS_PER_DOCUMENT=3)
+    second = server_factory(MAX_CONNECTIONS_PER_DOCUMENT=3)
+    sockets = [await connect(first, cookies["editor"], document.id) for _ in range(2)]
+    sockets.append(await connect(second, cookies["owner"], document.id))
+    for ws in sockets:
+        await asyncio.wait_for(ws.recv(), 5)  # greeted, and counted in who is online
+    extra = await connect(second, cookies["viewer"], document.id)
+    denied = protocol.decode(await asyncio.wait_for(extra.recv(), 5))
+    assert denied == protocol.AuthMessage("too many editors on this document")
+    assert await close_code(extra) == CloseCode.ROOM_FULL
+    # One leaves the first process: the second takes a newcomer again.
+    await sockets.pop(0).close()
+    deadline = asyncio.get_running_loop().time() + 5
+    while True:
+        ws = await connect(second, cookies["viewer"], document.id)
+        if isinstance(protocol.decode(await asyncio.wait_for(ws.recv(), 5)), protocol.SyncStep1):
+            sockets.append(ws)
+            break
+        await ws.close()
+        assert asyncio.get_running_loop().time() < deadline, "the departure was never counted"
+    for ws in sockets:
+        await ws.close()
+
+
 async def test_document_size_is_capped(server_factory, cookies, document):
     server = server_factory(MAX_DOCUMENT_BYTES=4096)
     ws = await connect(server, cookies["owner"], document.id)
