@@ -16,7 +16,8 @@ both, and presses keys in A one at a time. For each key:
 Both pages stamp with performance.timeOrigin + performance.now(): one browser process, one
 machine clock, so the two pages' stamps are directly comparable at sub-millisecond resolution.
 The services are those of bench/run.py (BENCH_PG_HOST, BENCH_PG_PORT, BENCH_PG_USER,
-BENCH_REDIS_URL), whose helpers this script reuses. It needs frontend/dist (`npm run build`).
+BENCH_REDIS_URL), and this script reuses its helpers in bench/services.py. It needs frontend/dist
+(`npm run build`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +38,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.run import (  # noqa: E402  (needs ROOT on sys.path)
+from bench.common import log  # noqa: E402  (needs ROOT on sys.path)
+from bench.services import (  # noqa: E402
     PG_HOST,
     PG_PORT,
     PG_USER,
@@ -47,7 +48,7 @@ from bench.run import (  # noqa: E402  (needs ROOT on sys.path)
     create_database,
     delete_redis_keys,
     drop_database,
-    log,
+    setup_django,
 )
 from e2e.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
@@ -111,25 +112,7 @@ def record_error(errors: list[str], exc: Exception) -> None:
 
 def prepare(db_url: str, prefix: str) -> tuple[str, list[dict[str, str]]]:
     """Migrate, create Alice (owner) and Bob (editor) and a document; their session cookies."""
-    env = {
-        "DATABASE_URL": db_url,
-        "REDIS_URL": REDIS_URL,
-        "CHANNEL_LAYER_PREFIX": prefix,
-        "DEBUG": "true",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_SETTINGS_MODULE": "editor_project.settings",
-        "LOG_LEVEL": "WARNING",
-    }
-    os.environ.update(env)  # settings read the environment at import
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        check=True,
-    )
-    import django
-
-    django.setup()
+    setup_django(db_url, prefix)
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
