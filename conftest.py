@@ -7,11 +7,6 @@ provides them); without them those tests fail rather than quietly skip.
 from __future__ import annotations
 
 import functools
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,6 +18,8 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import connection
 from django.test import Client
+
+from editor_project.child_server import ChildServer, server_environment
 
 ROOT = Path(__file__).resolve().parent
 PASSWORD = "correct-horse-battery-staple"
@@ -37,12 +34,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     this thread until the session ends, and async tests cannot start one then."""
     e2e = ROOT / "e2e"
     items.sort(key=lambda item: e2e in Path(str(item.path)).resolve().parents)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
@@ -130,99 +121,22 @@ def session_cookie(user: Any) -> str:
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
 
-class ServerProcess:
-    """A real Daphne serving the app on a free loopback port, in its own process."""
-
-    def __init__(self, env: dict[str, str], log_path: Path, port: int | None = None) -> None:
-        self.env = env
-        self.port = port or free_port()
-        self.log_path = log_path
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def start(self) -> ServerProcess:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "editor_project.serve", "--port", str(self.port)],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited early; see {self.log_path}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return self
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not listen; see {self.log_path}") from None
-                time.sleep(0.05)
-
-    def kill(self) -> None:
-        """SIGKILL: no goodbye, no flush, exactly like a crashed host."""
-        if self.process and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def restart(self) -> ServerProcess:
-        self.stop()
-        return self.start()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
 def server_env(**collab: int | float) -> dict[str, str]:
     """Environment for a server process that shares this test's database and Redis."""
     db = connection.settings_dict
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "REDIS_URL": settings.REDIS_URL or "",
-        "CHANNEL_LAYER_PREFIX": LAYER_PREFIX,
-        "DEBUG": "true",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    for key, value in collab.items():
-        env[f"COLLAB_{key}"] = str(value)
-    return env
+    return server_environment(url, settings.REDIS_URL or "", LAYER_PREFIX, **collab)
 
 
 @pytest.fixture
 def server_factory(
     transactional_db: None, integration: None, tmp_path: Path
-) -> Iterator[Callable[..., ServerProcess]]:
+) -> Iterator[Callable[..., ChildServer]]:
     """Start real Daphne processes on PostgreSQL and Redis; all stopped afterwards."""
-    servers: list[ServerProcess] = []
+    servers: list[ChildServer] = []
 
-    def start(**collab: int | float) -> ServerProcess:
-        server = ServerProcess(server_env(**collab), tmp_path / f"server-{len(servers)}.log")
+    def start(**collab: int | float) -> ChildServer:
+        server = ChildServer(server_env(**collab), tmp_path / f"server-{len(servers)}.log")
         servers.append(server)
         return server.start()
 
@@ -232,7 +146,7 @@ def server_factory(
 
 
 @pytest.fixture
-def daphne_server(server_factory: Callable[..., ServerProcess]) -> ServerProcess:
+def daphne_server(server_factory: Callable[..., ChildServer]) -> ChildServer:
     """One real Daphne server for this test."""
     return server_factory()
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import re
 import subprocess
 import threading
@@ -19,6 +18,7 @@ from typing import Any
 from bench.common import ROOT, log
 from bench.procstat import CpuSnapshot, Sampler, cpu_delta, snapshot
 from bench.services import REDIS_URL, Server
+from editor_project.child_server import server_environment
 
 YCLIENTS = ROOT / "yclients"
 LOADGEN = YCLIENTS / "bench-load.mjs"
@@ -39,19 +39,8 @@ class Bench:
         return f"bench{self.run_id}"
 
     def server(self, name: str, **collab: float) -> Server:
-        env = {
-            **os.environ,
-            "DATABASE_URL": self.db_url,
-            "REDIS_URL": REDIS_URL,
-            "CHANNEL_LAYER_PREFIX": self.prefix,
-            "DEBUG": "true",
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "PYTHONUNBUFFERED": "1",
-            "LOG_LEVEL": "INFO",
-        }
-        env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        for key, value in collab.items():
-            env[f"COLLAB_{key}"] = str(value)
+        env = server_environment(self.db_url, REDIS_URL, self.prefix, **collab)
+        env["LOG_LEVEL"] = "INFO"
         profile = self.tmp / f"server-{name}.prof" if self.args.profile else None
         server = Server(env, self.tmp / f"server-{name}.log", profile)
         self.servers.append(server)

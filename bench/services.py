@@ -6,16 +6,14 @@ from __future__ import annotations
 import datetime
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT
 from bench.procstat import proc_status_kb
+from editor_project.child_server import ChildServer
 
 PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("BENCH_PG_PORT", "5432"))
@@ -58,12 +56,6 @@ def delete_redis_keys(prefix: str) -> int:
     return len(doomed)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _log_time(line: str) -> float:
     """Epoch seconds of a log line stamped by Python logging (local time), or NaN."""
     try:
@@ -72,66 +64,30 @@ def _log_time(line: str) -> float:
         return float("nan")
 
 
-class Server:
-    """`python -m editor_project.serve` on a free port, logging to a file."""
+class Server(ChildServer):
+    """The app's server for one scenario: optionally under cProfile, with its RSS and log read."""
 
     def __init__(self, env: dict[str, str], log_path: Path, profile: Path | None = None) -> None:
-        self.env = env
-        self.log_path = log_path
+        python_args = ("-m", "cProfile", "-o", str(profile)) if profile else ()
+        super().__init__(env, log_path, python_args=python_args)
         self.profile = profile
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
         self.rss_after_start_kb: int | None = None
         self.time_origin: float | None = None  # log lines are shown relative to this
 
     @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
-
-    @property
     def origin(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.url
 
-    def start(self) -> Server:
-        with self.log_path.open("ab") as out:
-            prefix = ["-m", "cProfile", "-o", str(self.profile)] if self.profile else []
-            self.process = subprocess.Popen(
-                [sys.executable, *prefix, "-m", "editor_project.serve", "--port", str(self.port)],
-                cwd=ROOT,
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 30
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log()[-3000:]}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("server did not listen within 30 s") from None
-                time.sleep(0.05)
+    def start(self, timeout: float = 30.0) -> Server:
+        try:
+            super().start(timeout)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}:\n{self.log()[-3000:]}") from None
         self.rss_after_start_kb = proc_status_kb(self.pid, "VmRSS")
         return self
 
     def peak_rss_kb(self) -> int | None:
         return proc_status_kb(self.pid, "VmHWM")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
 
     def profile_top(self, count: int = 30) -> str:
         """The busiest functions of the event-loop thread (cProfile), after stop()."""
@@ -144,9 +100,6 @@ class Server:
         stats = pstats.Stats(str(self.profile), stream=out)
         stats.sort_stats("tottime").print_stats(count)
         return out.getvalue()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def log_lines(self) -> list[str]:
         """The server's log (one root handler: each record appears once)."""

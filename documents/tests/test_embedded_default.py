@@ -14,8 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT, ServerProcess, wait_until
+from conftest import ROOT, wait_until
 from documents.tests.realclients import NodeClient
+from editor_project.child_server import ChildServer
 
 SETUP = """
 from django.contrib.auth.models import User
@@ -89,7 +90,7 @@ def test_sqlite_and_in_memory_layer_keep_every_edit_across_a_restart(tmp_path):
     )
     setup = django_script(env, SETUP)
     document, (ada_cookie, bo_cookie) = setup["document"], setup["cookies"]
-    server = ServerProcess(env, tmp_path / "server.log").start()
+    server = ChildServer(env, tmp_path / "server.log").start()
     clients: list[NodeClient] = []
     try:
         ada = NodeClient(server.ws_url, document, ada_cookie, server.url)

@@ -12,8 +12,9 @@ from channels.db import database_sync_to_async
 from django.db import connections
 from django.test import AsyncClient
 
-from conftest import ROOT, free_port
+from conftest import ROOT
 from editor_project import health
+from editor_project.child_server import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
