@@ -1,7 +1,8 @@
 """Who is online in which document, across server processes.
 
 Each server process with a document open publishes the users connected to it
-there, stamped with an expiry it renews every heartbeat. With Redis (the same
+there, and how many sockets (the per-document cap adds them up), stamped with
+an expiry it renews every few heartbeats. With Redis (the same
 server as the channel layer) that is one hash per document, a field per
 process; a process that dies stops renewing and its users drop out when the
 stamp runs out. Without Redis (the embedded default, one process) a dict in
@@ -35,6 +36,8 @@ class _Entry(NamedTuple):
 
 def _parse(raw: bytes) -> _Entry:
     value = json.loads(raw)
+    # An entry without a count was written before counts were kept (a rolling
+    # deploy): one socket per user is the best guess.
     return _Entry(value["expires"], value["users"], value.get("connections", len(value["users"])))
 
 
