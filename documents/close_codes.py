@@ -16,7 +16,7 @@ class CloseCode(IntEnum):
     ROOM_FULL = 4409  # too many connections to this document
     TOO_LARGE = 4413  # frame or document over its size limit
     INVALID_UPDATE = 4422  # pycrdt rejected the update
-    RATE_LIMITED = 4429  # too many updates per second
+    RATE_LIMITED = 4429  # too many updates or awareness messages per second
 
 
 # Refusals after which reconnecting cannot help.

@@ -11,6 +11,10 @@ DEFAULTS: dict[str, Any] = {
     "MAX_FRAME_BYTES": 2 * 1024 * 1024,
     # Sustained document updates per second per connection (token bucket, burst x2).
     "MAX_UPDATES_PER_SECOND": 200,
+    # Sustained awareness messages (caret moves, queries) per second per connection,
+    # burst x2. Stock clients echo the states they receive, about 20 a second in a
+    # busy document, on top of their own caret moves.
+    "MAX_AWARENESS_PER_SECOND": 100,
     # Open sockets per document, summed over every server process.
     "MAX_CONNECTIONS_PER_DOCUMENT": 200,
     # Encoded size of a document (snapshot plus log) past which updates are refused.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any
 from uuid import UUID
 
@@ -16,6 +15,7 @@ from documents.close_codes import CloseCode
 from documents.identity import identity
 from documents.models import Role
 from documents.permissions import can_write, document_role
+from documents.rate_limit import TokenBucket
 from documents.registry import RoomRegistry, registry
 from documents.rooms import DocumentTooLarge, InvalidUpdate, Room
 
@@ -36,9 +36,10 @@ class DocumentConsumer(AsyncWebsocketConsumer):
         self.role: Role | None = None
         self.user_id: int | None = None
         self.identity: dict[str, Any] = {}
-        # Token bucket for updates: starts full, refills at the configured rate.
-        self._allowance = 2.0 * conf.get("MAX_UPDATES_PER_SECOND")
-        self._refilled = time.monotonic()
+        self._updates = TokenBucket(conf.get("MAX_UPDATES_PER_SECOND"))
+        # Awareness costs a parse and a relay to everyone; a flood of it would
+        # cost every editor of the document, so it is metered too.
+        self._awareness = TokenBucket(conf.get("MAX_AWARENESS_PER_SECOND"))
         self._in_flight: set[asyncio.Future[int]] = set()
         self._closing = False
 
@@ -120,7 +121,7 @@ class DocumentConsumer(AsyncWebsocketConsumer):
                     return  # a viewer's empty step 2 at connect writes nothing
                 await self.send(bytes_data=protocol.encode_permission_denied("read-only access"))
                 return
-            if not self._take_token():
+            if not self._updates.take():
                 await self._reject(CloseCode.RATE_LIMITED, "too many updates per second")
                 return
             # Not awaited: the next frame can join the same group commit. The
@@ -131,10 +132,13 @@ class DocumentConsumer(AsyncWebsocketConsumer):
                 pending.add_done_callback(self._on_committed)
                 if len(self._in_flight) >= MAX_IN_FLIGHT:
                     await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
-        elif isinstance(message, protocol.AwarenessMessage):
-            room.awareness_update(self, message.payload)
-        elif isinstance(message, protocol.QueryAwareness):
-            await room.query_awareness(self)
+        elif isinstance(message, protocol.AwarenessMessage | protocol.QueryAwareness):
+            if not self._awareness.take():
+                await self._reject(CloseCode.RATE_LIMITED, "too many awareness messages per second")
+            elif isinstance(message, protocol.AwarenessMessage):
+                room.awareness_update(self, message.payload)
+            else:
+                await room.query_awareness(self)
         # An auth message from a client means nothing to the server.
 
     def _on_committed(self, future: asyncio.Future[int]) -> None:
@@ -146,17 +150,6 @@ class DocumentConsumer(AsyncWebsocketConsumer):
         self._closer = asyncio.ensure_future(
             self._reject(CloseCode.SERVER_ERROR, "update could not be saved")
         )
-
-    def _take_token(self) -> bool:
-        """Token bucket: a sustained rate with bursts of twice that."""
-        rate = conf.get("MAX_UPDATES_PER_SECOND")
-        now = time.monotonic()
-        self._allowance = min(2 * rate, self._allowance + (now - self._refilled) * rate)
-        self._refilled = now
-        if self._allowance < 1:
-            return False
-        self._allowance -= 1
-        return True
 
     async def _reject(self, code: CloseCode, reason: str) -> None:
         logger.warning(

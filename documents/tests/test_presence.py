@@ -172,3 +172,22 @@ async def test_a_reconnecting_user_keeps_its_client_id(personas, document):
     await second.close()
     await wait_for_state(watcher, 909, lambda e: e.state is None)
     await watcher.close()
+
+
+async def test_an_awareness_flood_closes_only_the_flooder(personas, document):
+    from documents.close_codes import CloseCode
+
+    alice = await open_peer(personas["owner"], document)
+    mallory = await open_peer(personas["editor"], document)
+    # Far past MAX_AWARENESS_PER_SECOND (100, bursts of 200) within a second.
+    for clock in range(1, 1001):
+        await mallory.send(awareness_frame(AwarenessEntry(505, clock, {"cursor": None})))
+    assert await mallory.wait_closed() == CloseCode.RATE_LIMITED
+    # Alice's carets and edits still flow.
+    bob = await open_peer(personas["viewer"], document)
+    await alice.send(awareness_frame(AwarenessEntry(606, 1, {"cursor": {"anchor": 1}})))
+    await wait_for_state(bob, 606, lambda e: e.state is not None)
+    await alice.edit("still here")
+    await bob.wait_text("still here")
+    for peer in (alice, bob):
+        await peer.close()
