@@ -7,6 +7,7 @@ provides them); without them those tests fail rather than quietly skip.
 from __future__ import annotations
 
 import functools
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -34,6 +35,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     this thread until the session ends, and async tests cannot start one then."""
     e2e = ROOT / "e2e"
     items.sort(key=lambda item: e2e in Path(str(item.path)).resolve().parents)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings() -> None:
+    """A PostgreSQL test database of this run's own: two test runs on one
+    machine at once would otherwise drop and recreate each other's."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        database.setdefault("TEST", {})["NAME"] = f"test_{database['NAME']}_{os.getpid()}"
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:

@@ -86,6 +86,43 @@ def test_signup_creates_account_and_signs_in(client):
     assert client.get(reverse("document-list")).status_code == 200
 
 
+def test_signup_takes_an_optional_name_and_email(client):
+    response = client.post(
+        reverse("signup"),
+        {
+            "username": "ada",
+            "name": "  Ada   Lovelace ",
+            "email": "ada@example.org",
+            "password1": "correct-horse-9",
+            "password2": "correct-horse-9",
+        },
+    )
+    assert response.status_code == 302
+    ada = User.objects.get(username="ada")
+    assert (ada.get_full_name(), ada.email) == ("Ada Lovelace", "ada@example.org")
+    from documents.identity import identity
+
+    assert identity(ada)["name"] == "Ada Lovelace"
+    page = client.get(reverse("document-list")).content.decode()
+    assert "Ada Lovelace" in page
+
+
+def test_signup_refuses_an_email_already_in_use(client, owner):
+    User.objects.filter(pk=owner.pk).update(email="Olivia@Example.org")
+    response = client.post(
+        reverse("signup"),
+        {
+            "username": "copycat",
+            "email": "olivia@example.org",
+            "password1": "correct-horse-9",
+            "password2": "correct-horse-9",
+        },
+    )
+    assert response.status_code == 200
+    assert b"already exists" in response.content
+    assert not User.objects.filter(username="copycat").exists()
+
+
 def test_signup_with_mismatched_passwords_shows_errors(client):
     response = client.post(
         reverse("signup"),
