@@ -233,8 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         server = Server(env, tmp / "server.log").start()
-        log(f"server on {server.origin}; typing {args.warmup} + {args.keys} keys")
-        result = measure(server.origin, document_id, cookies, args)
+        log(f"server on {server.url}; typing {args.warmup} + {args.keys} keys")
+        result = measure(server.url, document_id, cookies, args)
     finally:
         if server is not None:
             server.stop()

@@ -25,7 +25,7 @@ def edit_scenario(
         config = {
             "mode": "edit",
             "url": server.ws_url,
-            "origin": server.origin,
+            "origin": server.url,
             "documents": [{"documentId": str(d.pk), "cookies": cookies} for d in docs],
             "clients": clients,
             "full": full,
@@ -152,7 +152,7 @@ def scenario_c(bench: Bench) -> dict[str, Any]:
         return {
             "mode": "open",
             "url": server.ws_url,
-            "origin": server.origin,
+            "origin": server.url,
             "documents": [{"documentId": str(doc.pk), "cookies": [cookie]}],
             "opens": opens,
             "gapMs": 500,
@@ -239,7 +239,7 @@ def scenario_d(bench: Bench) -> dict[str, Any]:
         config = {
             "mode": "awareness",
             "url": server.ws_url,
-            "origin": server.origin,
+            "origin": server.url,
             "documents": [{"documentId": str(doc.pk), "cookies": [c for _, c in users]}],
             "clients": clients,
             "full": 1,

@@ -74,10 +74,6 @@ class Server(ChildServer):
         self.rss_after_start_kb: int | None = None
         self.time_origin: float | None = None  # log lines are shown relative to this
 
-    @property
-    def origin(self) -> str:
-        return self.url
-
     def start(self, timeout: float = 30.0) -> Server:
         try:
             super().start(timeout)

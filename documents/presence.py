@@ -128,19 +128,18 @@ class Presence:
         self._heard[origin] = self._clock()
         return new
 
-    def silent(self, max_silence: float) -> list[str]:
-        """Other processes not heard from within `max_silence`: presumed dead."""
-        now = self._clock()
-        return [origin for origin, heard in self._heard.items() if now - heard > max_silence]
+    def expire(self, max_silence: float) -> tuple[list[str], list[AwarenessEntry]]:
+        """Forget processes silent for longer than `max_silence`, presumed dead, and
+        tombstones old enough that no stale re-send is still on its way.
 
-    def expire(self, max_silence: float) -> list[AwarenessEntry]:
-        """Forget the users of processes silent for longer than `max_silence`, and
-        tombstones old enough that no stale re-send is still on its way."""
+        Returns the dead processes' channels and the removals of their users.
+        """
         now = self._clock()
+        dead = [origin for origin, heard in self._heard.items() if now - heard > max_silence]
         gone: list[AwarenessEntry] = []
-        for origin in self.silent(max_silence):
+        for origin in dead:
             gone.extend(self.remove_owner(origin, tombstone=False))
         for client_id, held in list(self._states.items()):
             if held.state is None and now - held.since > TOMBSTONE_SECONDS:
                 del self._states[client_id]
-        return gone
+        return dead, gone

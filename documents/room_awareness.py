@@ -83,9 +83,7 @@ class AwarenessRelay:
 
     async def expire(self) -> list[str]:
         """Forget processes that stopped sending heartbeats; returns their channels."""
-        max_silence = conf.get("PRESENCE_EXPIRY_SECONDS")
-        dead = self.presence.silent(max_silence)
-        gone = self.presence.expire(max_silence)
+        dead, gone = self.presence.expire(conf.get("PRESENCE_EXPIRY_SECONDS"))
         if gone:
             self._queue(gone, to_group=False)
             await self.flush()

@@ -102,6 +102,12 @@ def _read(document_id: UUID) -> _Stored:
     raise LoadError(f"document {document_id}: log kept changing under the reader")
 
 
+_LOG_AFTER_SQL = (
+    f"SELECT seq, data FROM {DocumentUpdate._meta.db_table} "
+    "WHERE document_id = %s AND seq > %s ORDER BY seq"
+)
+
+
 def _log_after(document_id: UUID, after_seq: int) -> list[tuple[int, bytes]]:
     """The log after `after_seq`, in order.
 
@@ -118,12 +124,6 @@ def _log_after(document_id: UUID, after_seq: int) -> list[tuple[int, bytes]]:
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(_LOG_AFTER_SQL, [document_id, after_seq], binary=True)
         return cursor.fetchall()
-
-
-_LOG_AFTER_SQL = (
-    f"SELECT seq, data FROM {DocumentUpdate._meta.db_table} "
-    "WHERE document_id = %s AND seq > %s ORDER BY seq"
-)
 
 
 def load(document_id: UUID) -> Loaded:

@@ -74,8 +74,7 @@ def test_a_silent_process_is_presumed_dead_and_its_users_removed():
     clock.now += 1.5
     presence.heard_from("room-b")
     clock.now += 1.0
-    assert presence.silent(2.0) == ["room-a"]
-    assert presence.expire(2.0) == [AwarenessEntry(7, 2, None)]
+    assert presence.expire(2.0) == (["room-a"], [AwarenessEntry(7, 2, None)])
     assert presence.peers(2.0) == ["room-b"]
     assert [entry.client_id for entry in presence.snapshot()] == [8]
     # Alive after all: its states are accepted again, not blocked by a tombstone.
