@@ -22,4 +22,4 @@ HEALTHCHECK --interval=10s --timeout=6s --start-period=60s --retries=3 \
     CMD ["python", "scripts/healthcheck.py"]
 # Migrations run before the server starts; with several app containers, one
 # running them at a time is enough (they are idempotent).
-CMD ["sh", "-c", "python manage.py migrate --noinput && python -m editor_project.serve --host 0.0.0.0 --port 8000"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && python -m editor_project.server.serve --host 0.0.0.0 --port 8000"]

@@ -28,7 +28,7 @@ yclients: yclients/node_modules/.package-lock.json
 
 run: install frontend
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python -m editor_project.serve --host 127.0.0.1 --port 8000
+	$(BIN)/python -m editor_project.server.serve --host 127.0.0.1 --port 8000
 
 lint: install
 	$(BIN)/ruff check .
@@ -36,7 +36,7 @@ lint: install
 	$(BIN)/mypy .
 
 test: install frontend yclients lint
-	$(BIN)/python scripts/with_services.py -- $(BIN)/pytest
+	$(BIN)/python -m devtools.services -- $(BIN)/pytest
 
 bench: install yclients
 	$(BIN)/python bench/run.py

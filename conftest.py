@@ -6,27 +6,19 @@ provides them); without them those tests fail rather than quietly skip.
 
 from __future__ import annotations
 
-import functools
 import os
-import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
 from django.db import connection
-from django.test import Client
 
-from editor_project.child_server import ChildServer, server_environment
-
-ROOT = Path(__file__).resolve().parent
-PASSWORD = "correct-horse-battery-staple"
-# One prefix per test session keeps our channel-layer keys apart from anything
-# else using the same Redis.
-LAYER_PREFIX = f"collabtest{uuid.uuid4().hex[:8]}"
+from devtools.child_server import ChildServer
+from devtools.paths import ROOT
+from documents.tests.support.servers import LAYER_PREFIX, server_env
+from documents.tests.support.sessions import password_hash, session_cookie
 
 
 @pytest.hookimpl(trylast=True)
@@ -44,18 +36,6 @@ def django_db_modify_db_settings() -> None:
     database = settings.DATABASES["default"]
     if database["ENGINE"] == "django.db.backends.postgresql":
         database.setdefault("TEST", {})["NAME"] = f"test_{database['NAME']}_{os.getpid()}"
-
-
-def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
-    """Poll `condition` until it returns something truthy; fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
 
 
 @pytest.fixture(autouse=True)
@@ -96,12 +76,6 @@ def integration() -> None:
         )
 
 
-@functools.cache
-def password_hash() -> str:
-    """PASSWORD hashed once per session: the real hasher is slow on purpose."""
-    return make_password(PASSWORD)
-
-
 @pytest.fixture
 def personas(django_user_model: Any) -> dict[str, Any]:
     """Owner, editor, viewer and stranger, with one shared password."""
@@ -122,20 +96,6 @@ def document(personas: dict[str, Any]) -> Any:
     Membership.objects.create(document=doc, user=personas["editor"], role=Role.EDITOR)
     Membership.objects.create(document=doc, user=personas["viewer"], role=Role.VIEWER)
     return doc
-
-
-def session_cookie(user: Any) -> str:
-    """A logged-in session for `user`, as a Cookie header value."""
-    client = Client()
-    client.force_login(user)
-    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
-
-
-def server_env(**collab: int | float) -> dict[str, str]:
-    """Environment for a server process that shares this test's database and Redis."""
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    return server_environment(url, settings.REDIS_URL or "", LAYER_PREFIX, **collab)
 
 
 @pytest.fixture

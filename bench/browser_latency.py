@@ -3,7 +3,7 @@
     .venv/bin/python bench/browser_latency.py                   # 100 keystrokes, 100 ms apart
     .venv/bin/python bench/browser_latency.py --keys 300 --interval-ms 50
 
-Starts its own Daphne (`python -m editor_project.serve`) on a throwaway PostgreSQL database
+Starts its own Daphne (`python -m editor_project.server.serve`) on a throwaway PostgreSQL database
 (bench_lat_<random>, dropped at the end) and a throwaway channel-layer prefix in Redis, signs two
 users into two Chromium contexts (Playwright, Debian's /usr/bin/chromium), opens one document in
 both, and presses keys in A one at a time. For each key:
@@ -50,7 +50,7 @@ from bench.services import (  # noqa: E402
     drop_database,
     setup_django,
 )
-from e2e.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 KEYS = "abcdefghijklmnopqrstuvwxyz"
 

@@ -18,7 +18,7 @@ from typing import Any
 from bench.common import ROOT, log
 from bench.procstat import CpuSnapshot, Sampler, cpu_delta, snapshot
 from bench.services import REDIS_URL, Server
-from editor_project.child_server import server_environment
+from devtools.child_server import server_environment
 
 YCLIENTS = ROOT / "yclients"
 LOADGEN = YCLIENTS / "bench-load.mjs"
@@ -144,7 +144,7 @@ def stored_text(document_id: Any) -> tuple[str, int]:
     """The document as the server stored it (snapshot + log), and its last sequence number."""
     from pycrdt import Doc, Text
 
-    from documents import store
+    from documents.storage import store
 
     loaded = store.load(document_id)
     doc: Doc[Any] = Doc()

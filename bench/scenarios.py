@@ -98,8 +98,8 @@ def build_history(count: int, seed: int = 7) -> tuple[list[bytes], str]:
 
 
 def scenario_c(bench: Bench) -> dict[str, Any]:
-    from documents import store
     from documents.models import Document, DocumentUpdate, Snapshot
+    from documents.storage import store
 
     history = bench.args.history
     opens = bench.args.opens

@@ -1,5 +1,5 @@
 """The services a run uses: its throwaway PostgreSQL database, its Redis keys, and the server
-under test (`python -m editor_project.serve` on a free port)."""
+under test (`python -m editor_project.server.serve` on a free port)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from bench.common import ROOT
 from bench.procstat import proc_status_kb
-from editor_project.child_server import ChildServer
+from devtools.child_server import ChildServer
 
 PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("BENCH_PG_PORT", "5432"))

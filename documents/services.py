@@ -7,9 +7,9 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from documents import server_edits
 from documents.models import Document, Role
 from documents.permissions import can_write, role_for
+from documents.storage import server_edits
 
 DEFAULT_TITLE = "Untitled document"
 TITLE_MAX_LENGTH = Document._meta.get_field("title").max_length or 200

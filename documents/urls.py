@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from documents import api, views
+from documents.web import api, views
 
 urlpatterns = [
     path("", views.document_list, name="document-list"),
@@ -12,5 +12,5 @@ urlpatterns = [
     path("documents/<uuid:pk>/delete/", views.document_delete, name="document-delete"),
     path("api/documents/", api.document_list, name="api-document-list"),
     path("api/documents/<uuid:pk>/", api.document_detail, name="api-document-detail"),
-    path("", include("documents.history_urls")),
+    path("", include("documents.history.urls")),
 ]

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Error, Page
 
-from conftest import password_hash, session_cookie
-from e2e.chromium import CHROMIUM, CHROMIUM_ARGS
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
+from documents.tests.support.sessions import password_hash, session_cookie
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()

@@ -41,7 +41,8 @@ def wait_converged(a: Peer, b: Peer, timeout: float = 5.0) -> str:
 
 def stored_text(document: Any) -> str:
     """The document's body as the server stored it, as plain text."""
-    from documents import export, store
+    from documents import export
+    from documents.storage import store
 
     return export.to_text(store.load(document.pk).update)
 
@@ -242,7 +243,7 @@ def test_viewer_sees_changes_but_cannot_edit(
 
 
 def test_role_changes_apply_to_an_open_editor(both: tuple[Peer, Peer], doc: Any):
-    from documents import sharing
+    from documents.sharing import services as sharing
 
     alice, bob = both
     off_loop(sharing.access_grant, document=doc, by=alice.user, who="bob", role="viewer")
@@ -263,7 +264,7 @@ def test_role_changes_apply_to_an_open_editor(both: tuple[Peer, Peer], doc: Any)
 
 
 def test_losing_access_stops_reconnecting_with_a_message(both: tuple[Peer, Peer], doc: Any):
-    from documents import sharing
+    from documents.sharing import services as sharing
 
     alice, bob = both
     off_loop(sharing.access_revoke, document=doc, by=alice.user, user_id=bob.user.pk)

@@ -13,7 +13,7 @@ from django.core.asgi import get_asgi_application
 
 django_application = get_asgi_application()
 
-from documents.routing import websocket_urlpatterns  # noqa: E402
+from documents.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

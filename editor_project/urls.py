@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
-from documents import views
+from documents.web import views
 from editor_project.health import healthz
 
 urlpatterns = [
@@ -12,5 +12,5 @@ urlpatterns = [
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("documents.urls")),
-    path("", include("documents.sharing_urls")),
+    path("", include("documents.sharing.urls")),
 ]

@@ -6,7 +6,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.db import connections
 
-from documents.registry import registry
+from documents.realtime.registry import registry
 
 
 @pytest.fixture

@@ -1,0 +1,157 @@
+"""Version history: snapshots listed, previewed, saved by name and restored.
+
+A restore never rewinds the log. It writes one new forward update that makes
+the body equal to the chosen version, so every open editor converges on it like
+on any other edit, and it first saves the current body as a named version, so
+a restore is undone by restoring that one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import QuerySet
+from django.db.models.functions import Length
+from django.utils import timezone
+from pycrdt import Doc, XmlElement, XmlFragment, XmlText
+
+from documents import export
+from documents.models import Document, Snapshot
+from documents.permissions import can_write, role_for
+from documents.storage import server_edits, store
+
+LABEL_MAX_LENGTH = Snapshot._meta.get_field("label").max_length or 200
+# compact() gives up when another process compacted between its read and its
+# write; the next attempt starts from that newer snapshot.
+CREATE_ATTEMPTS = 3
+
+
+class HistoryError(RuntimeError):
+    """A version could not be saved or restored; nothing was changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Restored:
+    backup: Snapshot | None  # the body as it was before, saved as a named version
+    seq: int | None  # the restoring update; None when the body already matched
+
+
+def normalize_label(label: str) -> str:
+    """A version name as stored: one line, trimmed, within the column's length."""
+    return " ".join(label.split())[:LABEL_MAX_LENGTH].strip()
+
+
+def snapshot_list(*, document: Document) -> QuerySet[Snapshot]:
+    """The document's versions, newest first, with their size but not their content."""
+    return (
+        Snapshot.objects.filter(document_id=document.pk)
+        .defer("data")
+        .annotate(size=Length("data"))
+        .select_related("created_by")
+        .order_by("-seq", "-id")
+    )
+
+
+def snapshot_create(*, document: Document, user: Any, label: str) -> Snapshot:
+    """Save the current body as a named version; owners and editors may."""
+    _require_write(document=document, user=user)
+    label = normalize_label(label)
+    if not label:
+        raise ValueError("A version needs a name.")
+    for _ in range(CREATE_ATTEMPTS):
+        # With a label, compact() writes a snapshot even when the log is empty,
+        # so a version can be named right after an earlier one.
+        snapshot = store.compact(document.pk, label=label, user_id=user.pk)
+        if snapshot is not None:
+            return snapshot
+        if not Document.objects.filter(pk=document.pk).exists():
+            raise Document.DoesNotExist(f"document {document.pk} is gone")
+    raise HistoryError("The document is busy; try again.")
+
+
+def snapshot_content(*, snapshot: Snapshot) -> Doc:
+    """The document as it was at this version."""
+    doc: Doc = Doc()
+    data = bytes(snapshot.data)
+    if data != store.EMPTY_UPDATE:
+        doc.apply_update(data)
+    return doc
+
+
+def snapshot_preview(*, snapshot: Snapshot) -> str:
+    """The version's body as escaped HTML."""
+    return export.to_html(snapshot_content(snapshot=snapshot))
+
+
+def snapshot_restore(*, document: Document, snapshot: Snapshot, user: Any) -> Restored:
+    """Make the body equal to `snapshot` with a new forward update; owners and editors may."""
+    if snapshot.document_id != document.pk:
+        raise ValueError("The version belongs to another document.")
+    _require_write(document=document, user=user)
+    # Read the version before compacting: its retention policy may prune it.
+    target = snapshot_content(snapshot=snapshot)
+    target_body = export.body_of(target)
+    with transaction.atomic():
+        # Holding the row keeps editors' updates out between the backup and the
+        # restore, so the backup is exactly what the restore replaces.
+        if Document.objects.select_for_update().filter(pk=document.pk).only("id").first() is None:
+            raise Document.DoesNotExist(f"document {document.pk} is gone")
+        if export.body_of(store.load(document.pk).update) == target_body:
+            return Restored(backup=None, seq=None)
+        backup = store.compact(document.pk, label=_backup_label(snapshot), user_id=user.pk)
+        if backup is None:
+            raise HistoryError("The document is busy; try again.")
+        seq = server_edits.edit_document(
+            document_id=document.pk,
+            user_id=user.pk,
+            mutate=lambda doc: replace_body(doc, target),
+        )
+    return Restored(backup=backup, seq=seq)
+
+
+def replace_body(doc: Doc, source: Doc) -> None:
+    """Replace doc's body with a deep copy of source's, in one transaction."""
+    body = doc.get(export.FRAGMENT, type=XmlFragment)
+    source_body = source.get(export.FRAGMENT, type=XmlFragment)
+    with doc.transaction():
+        del body.children[0 : len(body.children)]
+        for child in source_body.children:
+            _copy_into(body, child)
+
+
+def _copy_into(parent: XmlFragment | XmlElement, node: XmlFragment | XmlElement | XmlText) -> None:
+    # Shared types live in one document; copying means re-creating each node.
+    if isinstance(node, XmlText):
+        text = parent.children.append(XmlText())
+        for value, attrs in node.diff():
+            if isinstance(value, str):
+                text.insert(len(text), value, attrs)
+            elif isinstance(value, dict | list | int | float | bool):
+                # Plain embedded values copy; an embedded shared type cannot
+                # move between documents, and y-prosemirror never writes one.
+                text.insert_embed(len(text), value, attrs)
+    elif isinstance(node, XmlElement):
+        element = parent.children.append(
+            XmlElement(node.tag or "", export.attributes_of(node).items())
+        )
+        for child in node.children:
+            _copy_into(element, child)
+    else:
+        for child in node.children:
+            _copy_into(parent, child)
+
+
+def _backup_label(snapshot: Snapshot) -> str:
+    if snapshot.label:
+        name = f"“{snapshot.label}”"
+    else:
+        name = f"the version of {timezone.localtime(snapshot.created_at):%Y-%m-%d %H:%M}"
+    return normalize_label(f"Before restoring {name}")
+
+
+def _require_write(*, document: Document, user: Any) -> None:
+    if not can_write(role_for(user, document)):
+        raise PermissionDenied("Only the owner and editors may change the history.")

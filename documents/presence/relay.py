@@ -1,0 +1,139 @@
+"""The awareness side of a room: relaying who is here, coalesced, across processes.
+
+Local editors' states are stamped with their server-side identity, kept in a
+`Presence`, and sent out in batches: one frame to the local editors and one
+message to the group per flush, however many carets moved meanwhile. Other
+processes' states arrive on the group and go to the local editors only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from documents import conf
+from documents.presence.rules import Presence
+from documents.realtime import protocol
+from documents.realtime.protocol import AwarenessEntry
+
+Deliver = Callable[[bytes], Awaitable[None]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]  # to the other processes
+
+
+class AwarenessRelay:
+    def __init__(self, deliver: Deliver, send_to_peers: Send) -> None:
+        self.presence = Presence()
+        self.channel = ""  # this room's channel, the origin of what we send
+        self._deliver = deliver
+        self._send_to_peers = send_to_peers
+        self._to_local: dict[int, AwarenessEntry] = {}
+        self._to_group: dict[int, AwarenessEntry] = {}
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._flushing: set[asyncio.Task[None]] = set()
+
+    def frame(self) -> bytes | None:
+        """Everyone's current state as one frame, for a newcomer; None when nobody."""
+        states = self.presence.snapshot()
+        if not states:
+            return None
+        return protocol.encode_awareness(protocol.encode_awareness_entries(states))
+
+    def local(self, owner: object, payload: bytes, identity: dict[str, Any]) -> None:
+        """A local editor's awareness update (raises ProtocolError when malformed)."""
+        entries = protocol.decode_awareness(payload, self.presence.is_news)
+        changed = self.presence.apply(owner, entries, identity)
+        self._queue(changed, to_group=True)
+
+    async def left(self, owner: object) -> None:
+        """A local editor is gone: everyone hears it now, not after a flush delay."""
+        gone = self.presence.remove_owner(owner)
+        if gone:
+            self._queue(gone, to_group=True)
+            await self.flush()
+
+    def heard_from(self, origin: str) -> bool:
+        """Another process spoke; True when we had not (or no longer) known it."""
+        return self.presence.heard_from(origin)
+
+    def peers(self) -> list[str]:
+        """The other processes with this document open, as far as we know."""
+        return self.presence.peers(conf.get("PRESENCE_EXPIRY_SECONDS"))
+
+    def local_states_message(self) -> dict[str, Any]:
+        """This process's editors' states, in answer to another process's hello."""
+        mine = self.presence.snapshot(local_only=True)
+        return {
+            "type": "presence.states",
+            "origin": self.channel,
+            "payload": protocol.encode_awareness_entries(mine),
+        }
+
+    def remote(self, origin: str, payload: bytes) -> None:
+        """States relayed by another process, already stamped there."""
+        entries = protocol.decode_awareness(payload, self.presence.is_news)
+        changed = self.presence.apply(origin, entries, None)
+        self._queue(changed, to_group=False)
+
+    async def forget(self, origin: str) -> None:
+        """Another process left or died: drop its editors' states at once."""
+        gone = self.presence.remove_owner(origin)
+        if gone:
+            self._queue(gone, to_group=False)
+            await self.flush()
+
+    async def expire(self) -> list[str]:
+        """Forget processes that stopped sending heartbeats; returns their channels."""
+        dead, gone = self.presence.expire(conf.get("PRESENCE_EXPIRY_SECONDS"))
+        if gone:
+            self._queue(gone, to_group=False)
+            await self.flush()
+        return dead
+
+    def _queue(self, entries: list[AwarenessEntry], *, to_group: bool) -> None:
+        """Gather changes for a moment so a burst becomes one frame."""
+        if not entries:
+            return
+        for entry in entries:
+            self._to_local[entry.client_id] = entry
+            if to_group:
+                self._to_group[entry.client_id] = entry
+        if self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_later(
+                conf.get("AWARENESS_FLUSH_SECONDS"), self._flush_soon
+            )
+
+    def _flush_soon(self) -> None:
+        task = asyncio.create_task(self.flush())
+        self._flushing.add(task)
+        task.add_done_callback(self._flushing.discard)
+
+    async def flush(self) -> None:
+        """Send what has gathered: one frame locally, one message per other process."""
+        if self._flush_handle:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        to_local, self._to_local = list(self._to_local.values()), {}
+        to_group, self._to_group = list(self._to_group.values()), {}
+        if to_local:
+            # A sender gets its own state back; stock clients ignore a clock
+            # they already have, and one shared frame is cheaper than one each.
+            await self._deliver(
+                protocol.encode_awareness(protocol.encode_awareness_entries(to_local))
+            )
+        if to_group:
+            await self._send_to_peers(
+                {
+                    "type": "presence.update",
+                    "origin": self.channel,
+                    "payload": protocol.encode_awareness_entries(to_group),
+                }
+            )
+
+    async def close(self) -> None:
+        if self._flush_handle:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        for task in list(self._flushing):
+            task.cancel()
+        await asyncio.gather(*self._flushing, return_exceptions=True)

@@ -1,0 +1,133 @@
+"""A channel layer that drops group messages cannot make editors diverge: each
+room notices the gap in sequence numbers and reads the rest from the database.
+
+Two room registries in one process stand in for two server processes; each has
+its own Redis channel layer client, wrapped to drop a share of what it sends.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.routing import URLRouter
+from channels_redis.core import RedisChannelLayer
+from django.conf import settings
+from django.db import connections
+from django.urls import re_path
+
+from documents.realtime.consumer import DocumentConsumer
+from documents.realtime.registry import RoomRegistry
+from documents.realtime.routing import _UUID
+from documents.tests.support.wsclient import PeerClient
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("integration")]
+
+
+class LossyLayer:
+    """The real layer, except that messages of the given types are dropped at random."""
+
+    def __init__(self, inner: Any, drop: float, types: set[str], seed: int) -> None:
+        self.inner = inner
+        self.drop = drop
+        self.types = types
+        self.random = random.Random(seed)
+        self.dropped = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def _lose(self, message: dict[str, Any]) -> bool:
+        if message["type"] in self.types and self.random.random() < self.drop:
+            self.dropped += 1
+            return True
+        return False
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        if not self._lose(message):
+            await self.inner.group_send(group, message)
+
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
+        if not self._lose(message):
+            await self.inner.send(channel, message)
+
+
+def registry_with(layer: Any) -> tuple[RoomRegistry, Any]:
+    rooms = RoomRegistry(layer)
+    consumer = DocumentConsumer.as_asgi(rooms=rooms)
+    return rooms, URLRouter([re_path(rf"^ws/documents/(?P<document_id>{_UUID})/?$", consumer)])
+
+
+def peer_on(app: Any, user: Any, document: Any) -> PeerClient:
+    peer = PeerClient(user, document.id)
+    router = app
+
+    async def with_user(scope: dict, receive: Any, send: Any) -> Any:
+        return await router({**scope, "user": user}, receive, send)
+
+    peer.comm.application = with_user
+    return peer
+
+
+@pytest.fixture
+async def two_processes():
+    prefix = f"gaptest{uuid.uuid4().hex[:8]}"
+    layers = [
+        LossyLayer(
+            RedisChannelLayer(hosts=[settings.REDIS_URL], prefix=prefix),
+            drop=0.4,
+            types={"document.update"},
+            seed=i,
+        )
+        for i in range(2)
+    ]
+    processes = [registry_with(layer) for layer in layers]
+    yield layers, processes
+    for rooms, _ in processes:
+        await rooms.close()
+    for layer in layers:
+        await layer.inner.flush()
+    await database_sync_to_async(connections.close_all)()
+
+
+async def test_dropped_updates_are_healed_from_the_database(two_processes, personas, document):
+    layers, ((rooms_a, app_a), (rooms_b, app_b)) = two_processes
+    alice = await peer_on(app_a, personas["owner"], document).connect()
+    await alice.sync()
+    bob = await peer_on(app_b, personas["editor"], document).connect()
+    await bob.sync()
+    # One writer at a time: the reader's room can only learn of the edits
+    # through the lossy channel layer or, on a gap, the database.
+    for writer, reader, name in ((alice, bob, "a"), (bob, alice, "b")):
+        for i in range(60):
+            await writer.edit(f"{name}{i};")
+        chunks = [f"{name}{i};" for i in range(60)]
+        await reader.receive_until(
+            lambda _, r=reader, c=chunks: all(chunk in str(r.text) for chunk in c), timeout=10
+        )
+    assert str(alice.text) == str(bob.text)
+    assert sum(layer.dropped for layer in layers) > 10, "the layer dropped nothing"
+    healed = rooms_a.rooms[document.id].healed + rooms_b.rooms[document.id].healed
+    assert healed > 0
+    print(
+        f"\ndropped {sum(layer.dropped for layer in layers)} relays; healed {healed} from the database"
+    )
+    await alice.close()
+    await bob.close()
+
+
+async def test_a_dropped_final_update_is_healed_by_the_heartbeat(two_processes, personas, document):
+    layers, ((_, app_a), (_, app_b)) = two_processes
+    for layer in layers:
+        layer.drop = 1.0  # nothing gets through the fast path at all
+    alice = await peer_on(app_a, personas["owner"], document).connect()
+    await alice.sync()
+    bob = await peer_on(app_b, personas["editor"], document).connect()
+    await bob.sync()
+    await alice.edit("only the heartbeat carries this")
+    await bob.wait_text("only the heartbeat carries this", timeout=5)
+    await alice.close()
+    await bob.close()

@@ -1,0 +1,120 @@
+"""The embedded default, end to end: no DATABASE_URL, no REDIS_URL.
+
+What `make run` serves is SQLite and the in-memory channel layer. The rest of
+the suite runs on PostgreSQL and Redis, so this test starts a real server on a
+SQLite file of its own and checks the paths that differ there: the log read
+without PostgreSQL's binary cursor, compaction, and a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from devtools.child_server import ChildServer
+from devtools.paths import ROOT
+from devtools.waiting import wait_until
+from documents.tests.support.realclients import NodeClient
+
+SETUP = """
+from django.contrib.auth.models import User
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.auth import SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY
+from documents.models import Document, Membership, Role
+owner = User.objects.create_user("ada", first_name="Ada")
+editor = User.objects.create_user("bo", first_name="Bo")
+doc = Document.objects.create(title="Embedded", owner=owner)
+Membership.objects.create(document=doc, user=editor, role=Role.EDITOR)
+cookies = []
+for user in (owner, editor):
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    cookies.append("sessionid=" + session.session_key)
+print(json.dumps({"document": str(doc.pk), "cookies": cookies}))
+"""
+
+STORED = """
+from pycrdt import Doc, Text
+from documents.storage import store
+from documents.models import Document, Snapshot
+doc = Document.objects.get()
+ydoc = Doc()
+ydoc.apply_update(store.load(doc.pk).update)
+print(json.dumps({"text": str(ydoc.get("text", type=Text)),
+                  "snapshots": Snapshot.objects.filter(document=doc).count()}))
+"""
+
+
+def embedded_env(tmp_path: Path) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    }
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        DEBUG="true",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        PYTHONUNBUFFERED="1",
+        DJANGO_SETTINGS_MODULE="editor_project.settings",
+        # Compact often, so the snapshot path runs on SQLite too.
+        COLLAB_COMPACT_AFTER_UPDATES="10",
+    )
+    return env
+
+
+def django_script(env: dict[str, str], script: str) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-c", f"import json, django; django.setup()\n{script}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_sqlite_and_in_memory_layer_keep_every_edit_across_a_restart(tmp_path):
+    env = embedded_env(tmp_path)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    setup = django_script(env, SETUP)
+    document, (ada_cookie, bo_cookie) = setup["document"], setup["cookies"]
+    server = ChildServer(env, tmp_path / "server.log").start()
+    clients: list[NodeClient] = []
+    try:
+        ada = NodeClient(server.ws_url, document, ada_cookie, server.url)
+        bo = NodeClient(server.ws_url, document, bo_cookie, server.url)
+        clients += [ada, bo]
+        ada.wait_synced()
+        bo.wait_synced()
+        wait_until(lambda: "Bo" in ada.peer_names(), 5)
+        for i in range(15):
+            ada.insert(f"a{i} ", 0)
+            bo.insert(f"b{i} ")
+        final = ada.wait_text(lambda t: t.count("a") == 15 and t.count("b") == 15)
+        bo.wait_text(lambda t: t == final)
+
+        server.restart()
+        carol = NodeClient(server.ws_url, document, bo_cookie, server.url)
+        clients.append(carol)
+        carol.wait_synced()
+        assert carol.wait_text(lambda t: t == final) == final
+    finally:
+        for client in clients:
+            client.kill()
+        server.stop()
+    stored = django_script(env, STORED)
+    assert stored["text"] == final
+    assert stored["snapshots"] >= 1, server.log()

@@ -1,0 +1,141 @@
+"""Pages: sign up, the document list, the editor, rename and delete."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from documents import services
+from documents.identity import identity
+from documents.models import Document, Role
+from documents.permissions import can_write
+from documents.web.forms import DocumentTitleForm, SignupForm
+from documents.web.selectors import documents_for, online_users_for, role_of
+
+WS_PATH = "/ws/documents"
+
+
+def _visible_document(request: HttpRequest, pk: UUID) -> Document:
+    """The document with the user's role as `my_role`; 404 for strangers and unknown ids."""
+    return get_object_or_404(documents_for(request.user), pk=pk)
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    """Create an account and sign straight in."""
+    if request.user.is_authenticated:
+        return redirect("document-list")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("document-list")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+@login_required
+@require_GET
+def document_list(request: HttpRequest) -> HttpResponse:
+    """My documents and those shared with me, newest first, with who is online."""
+    documents = list(documents_for(request.user))
+    online = online_users_for([d.id for d in documents])
+    rows = []
+    for d in documents:
+        role = role_of(d)
+        rows.append(
+            {
+                "document": d,
+                "role": role,
+                "can_rename": can_write(role),
+                "can_delete": role == Role.OWNER,
+                "online": online.get(d.id, []),
+            }
+        )
+    return render(request, "documents/list.html", {"rows": rows, "me": identity(request.user)})
+
+
+@login_required
+@require_POST
+def document_create(request: HttpRequest) -> HttpResponse:
+    """Create a document and open it."""
+    form = DocumentTitleForm(request.POST)
+    title = form.cleaned_data["title"] if form.is_valid() else ""
+    document = services.document_create(owner=request.user, title=title)
+    return redirect("document-edit", pk=document.pk)
+
+
+@login_required
+@require_GET
+def document_edit(request: HttpRequest, pk: UUID) -> HttpResponse:
+    """The collaborative editor."""
+    document = _visible_document(request, pk)
+    role = role_of(document)
+    me = identity(request.user)
+    config: dict[str, Any] = {
+        "documentId": str(document.pk),
+        "title": document.title,
+        "user": me,
+        "role": role.value,
+        "canEdit": can_write(role),
+        "wsPath": WS_PATH,
+        "loginUrl": reverse("login"),
+        "apiUrl": reverse("api-document-detail", kwargs={"pk": document.pk}),
+    }
+    context = {
+        "document": document,
+        "role": role,
+        "can_edit": can_write(role),
+        "me": me,
+        "config": config,
+    }
+    return render(request, "documents/editor.html", context)
+
+
+@login_required
+@require_POST
+def document_rename(request: HttpRequest, pk: UUID) -> HttpResponse:
+    """Rename from the list page (owners and editors)."""
+    document = _visible_document(request, pk)
+    form = DocumentTitleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "A title can be at most 200 characters.")
+    else:
+        services.document_rename(
+            document=document, title=form.cleaned_data["title"], user=request.user
+        )
+        messages.success(request, f"Renamed to “{document.title}”.")
+    return redirect(_next_url(request, reverse("document-list")))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def document_delete(request: HttpRequest, pk: UUID) -> HttpResponse:
+    """Ask for confirmation (GET), then delete (POST); only the owner may."""
+    document = _visible_document(request, pk)
+    if role_of(document) != Role.OWNER:
+        raise PermissionDenied("Only the owner may delete a document.")
+    if request.method == "POST":
+        title = document.title
+        services.document_delete(document=document, user=request.user)
+        messages.success(request, f"Deleted “{title}”.")
+        return redirect("document-list")
+    return render(request, "documents/confirm_delete.html", {"document": document})

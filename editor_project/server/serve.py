@@ -1,0 +1,50 @@
+"""Start Daphne with the WebSocket limits and keepalives this app relies on.
+
+python -m editor_project.server.serve [--host 127.0.0.1] [--port 8000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from editor_project.server.keepalive import KeepaliveCommandLine
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "editor_project.settings")
+    import django
+
+    django.setup()
+    from documents import conf
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args(argv)
+    # Daphne itself refuses frames past the limit (close code 1009) before
+    # buffering them, so a huge frame never reaches memory.
+    KeepaliveCommandLine().run(
+        [
+            "--bind",
+            args.host,
+            "--port",
+            str(args.port),
+            "--websocket-max-message-size",
+            str(conf.get("MAX_FRAME_BYTES") + 1024),
+            # Daphne's own pinger (a 2 s checker) stays out of the way of the
+            # precise one in editor_project.server.keepalive.
+            "--ping-interval",
+            "86400",
+            "--websocket_timeout",
+            "-1",
+            "--application-close-timeout",
+            "5",
+            "editor_project.asgi:application",
+        ]
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
