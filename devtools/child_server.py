@@ -32,6 +32,8 @@ def server_environment(
         "DEBUG": "true",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "PYTHONUNBUFFERED": "1",
+        # Browser tests and benchmarks read the editor's state from `window`.
+        "EDITOR_TEST_HOOKS": "true",
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     for key, value in collab.items():

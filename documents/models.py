@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+TITLE_MAX_LENGTH = 200
+
 
 class Role(models.TextChoices):
     OWNER = "owner", "Owner"
@@ -27,7 +29,7 @@ class DocumentQuerySet(models.QuerySet["Document"]):
 
 class Document(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    title = models.CharField(max_length=200, default="Untitled document")
+    title = models.CharField(max_length=TITLE_MAX_LENGTH, default="Untitled document")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="owned_documents"
     )
@@ -47,11 +49,6 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return self.title
-
-    @property
-    def group_name(self) -> str:
-        """The Channels group every server process with this document open joins."""
-        return f"document.{self.id.hex}"
 
 
 class DocumentUpdate(models.Model):

@@ -10,6 +10,7 @@ from django.http import Http404
 from documents.models import Document, Membership, Role
 
 WRITE_ROLES = frozenset({Role.OWNER, Role.EDITOR})
+MANAGE_ROLES = frozenset({Role.OWNER})
 
 
 def role_for(user: Any, document: Document) -> Role | None:
@@ -43,4 +44,10 @@ def document_or_404(user: Any, document_id: UUID) -> tuple[Document, Role]:
 
 
 def can_write(role: Role | None) -> bool:
+    """Whether the role may change the document's content and title."""
     return role in WRITE_ROLES
+
+
+def can_manage(role: Role | None) -> bool:
+    """Whether the role may share, unshare and delete the document."""
+    return role in MANAGE_ROLES

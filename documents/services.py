@@ -7,12 +7,12 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from documents.models import Document, Role
-from documents.permissions import can_write, role_for
+from documents.models import TITLE_MAX_LENGTH, Document
+from documents.permissions import can_manage, can_write, role_for
+from documents.realtime import messages
 from documents.storage import server_edits
 
 DEFAULT_TITLE = "Untitled document"
-TITLE_MAX_LENGTH = Document._meta.get_field("title").max_length or 200
 
 
 def normalize_title(title: str) -> str:
@@ -47,9 +47,9 @@ def document_rename(*, document: Document, title: str, user: Any) -> Document:
 @transaction.atomic
 def document_delete(*, document: Document, user: Any) -> None:
     """Delete the document with its history; only the owner may."""
-    if role_for(user, document) != Role.OWNER:
+    if not can_manage(role_for(user, document)):
         raise PermissionDenied("Only the owner may delete a document.")
-    group, message = document.group_name, {"type": "document.deleted"}
+    document_id = document.pk
     document.delete()
     # Open editors are told once the delete is certain.
-    transaction.on_commit(lambda: server_edits.announce_event(group, message))
+    transaction.on_commit(lambda: messages.announce(document_id, messages.document_deleted()))

@@ -1,16 +1,12 @@
+"""Every route of the app, one include per part."""
+
 from __future__ import annotations
 
 from django.urls import include, path
 
-from documents.web import api, views
-
 urlpatterns = [
-    path("", views.document_list, name="document-list"),
-    path("documents/new/", views.document_create, name="document-create"),
-    path("documents/<uuid:pk>/", views.document_edit, name="document-edit"),
-    path("documents/<uuid:pk>/rename/", views.document_rename, name="document-rename"),
-    path("documents/<uuid:pk>/delete/", views.document_delete, name="document-delete"),
-    path("api/documents/", api.document_list, name="api-document-list"),
-    path("api/documents/<uuid:pk>/", api.document_detail, name="api-document-detail"),
+    path("", include("documents.web.urls")),
+    path("", include("documents.sharing.urls")),
     path("", include("documents.history.urls")),
+    path("", include("documents.export.urls")),
 ]

@@ -131,10 +131,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = (
-    [BASE_DIR / "frontend" / "dist"] if (BASE_DIR / "frontend" / "dist").is_dir() else []
-)
+# Where collectstatic writes. The editor bundle is built into the documents app
+# (documents/static/editor/), so the app-directories finder serves it and the
+# wheel ships it; there are no extra STATICFILES_DIRS.
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -167,6 +167,9 @@ COLLAB: dict[str, Any] = {
     for key, default in COLLAB_DEFAULTS.items()
     if env_str(f"COLLAB_{key}")
 }
+
+# The editor exposes its internals on `window` for the end-to-end tests only.
+EDITOR_TEST_HOOKS = env_bool("EDITOR_TEST_HOOKS", False)
 
 LOGGING = {
     "version": 1,

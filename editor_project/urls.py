@@ -12,5 +12,4 @@ urlpatterns = [
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("documents.urls")),
-    path("", include("documents.sharing.urls")),
 ]

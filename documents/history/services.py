@@ -21,7 +21,7 @@ from pycrdt import Doc, XmlElement, XmlFragment, XmlText
 from documents import export
 from documents.models import Document, Snapshot
 from documents.permissions import can_write, role_for
-from documents.storage import server_edits, store
+from documents.storage import crdt, server_edits, store
 
 LABEL_MAX_LENGTH = Snapshot._meta.get_field("label").max_length or 200
 # compact() gives up when another process compacted between its read and its
@@ -74,11 +74,7 @@ def snapshot_create(*, document: Document, user: Any, label: str) -> Snapshot:
 
 def snapshot_content(*, snapshot: Snapshot) -> Doc:
     """The document as it was at this version."""
-    doc: Doc = Doc()
-    data = bytes(snapshot.data)
-    if data != store.EMPTY_UPDATE:
-        doc.apply_update(data)
-    return doc
+    return crdt.doc_from_update(bytes(snapshot.data))
 
 
 def snapshot_preview(*, snapshot: Snapshot) -> str:

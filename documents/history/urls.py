@@ -1,36 +1,31 @@
-"""Routes for exports and version history; included by documents/urls.py."""
+"""Routes for version history, its page and its JSON API; included by documents/urls.py."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from documents.history import views as history_views
+from documents.history import views
 
 urlpatterns = [
-    path(
-        "documents/<uuid:pk>/export.<str:fmt>",
-        history_views.document_export,
-        name="document-export",
-    ),
-    path("documents/<uuid:pk>/history/", history_views.history_page, name="document-history"),
+    path("documents/<uuid:pk>/history/", views.history_page, name="document-history"),
     path(
         "documents/<uuid:pk>/history/<int:snapshot_id>/restore/",
-        history_views.history_restore,
+        views.history_restore,
         name="document-history-restore",
     ),
     path(
         "api/documents/<uuid:pk>/history/",
-        history_views.api_history,
+        views.api_history,
         name="api-document-history",
     ),
     path(
         "api/documents/<uuid:pk>/history/<int:snapshot_id>/",
-        history_views.api_history_detail,
+        views.api_history_detail,
         name="api-document-history-detail",
     ),
     path(
         "api/documents/<uuid:pk>/history/<int:snapshot_id>/restore/",
-        history_views.api_history_restore,
+        views.api_history_restore,
         name="api-document-history-restore",
     ),
 ]

@@ -1,4 +1,4 @@
-"""Export downloads, the version history page and its JSON API.
+"""The version history page and its JSON API.
 
 Every view resolves the document and the user's role the same way: unknown
 documents and strangers get 404 (a stranger cannot tell the two apart), any
@@ -7,33 +7,24 @@ role may read, and only owners and editors may save or restore a version.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from pycrdt import Doc
 
 from documents import export
 from documents.history import services as history
 from documents.identity import identity
-from documents.models import Document, Role, Snapshot
+from documents.models import Document, Snapshot
 from documents.permissions import can_write, document_or_404
-from documents.storage import server_edits, store
-from documents.web.api import api_errors, api_login_required
-
-
-def _document_and_role(request: HttpRequest, pk: UUID) -> tuple[Document, Role]:
-    return document_or_404(request.user, pk)
+from documents.web.json import api_errors, api_login_required, request_body
 
 
 def _snapshot_of(document: Document, snapshot_id: int) -> Snapshot:
@@ -47,35 +38,6 @@ def _version_name(snapshot: Snapshot) -> str:
     return snapshot.label or "Automatic save"
 
 
-# Export ---------------------------------------------------------------------
-
-
-@login_required
-@require_GET
-@never_cache
-def document_export(request: HttpRequest, pk: UUID, fmt: str) -> HttpResponse:
-    """GET /documents/<id>/export.<txt|html|md>: the body as a download; any role may."""
-    if fmt not in export.FORMATS:
-        raise Http404("Unknown export format.")
-    document, _ = _document_and_role(request, pk)
-    doc: Doc = Doc()
-    loaded = store.load(document.pk)
-    if loaded.update != store.EMPTY_UPDATE:
-        doc.apply_update(loaded.update)
-    # The shared title is what editors see, even before the column catches up.
-    title = server_edits.title_of(server_edits.meta_of(doc)) or document.title
-    if fmt == "txt":
-        content = export.to_text(doc)
-    elif fmt == "md":
-        content = export.to_markdown(doc)
-    else:
-        content = export.html_document(export.to_html(doc), title=title)
-    response = HttpResponse(content, content_type=export.FORMATS[fmt][1])
-    disposition = content_disposition_header(True, export.download_filename(title, fmt))
-    response["Content-Disposition"] = disposition or "attachment"
-    return response
-
-
 # The history page -----------------------------------------------------------
 
 
@@ -83,7 +45,7 @@ def document_export(request: HttpRequest, pk: UUID, fmt: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def history_page(request: HttpRequest, pk: UUID) -> HttpResponse:
     """The versions with a preview of one (GET); save the current body as a version (POST)."""
-    document, role = _document_and_role(request, pk)
+    document, role = document_or_404(request.user, pk)
     if request.method == "POST":
         try:
             snapshot = history.snapshot_create(
@@ -126,7 +88,7 @@ def history_page(request: HttpRequest, pk: UUID) -> HttpResponse:
 @require_POST
 def history_restore(request: HttpRequest, pk: UUID, snapshot_id: int) -> HttpResponse:
     """Restore a version from the history page, then return to the editor."""
-    document, role = _document_and_role(request, pk)
+    document, role = document_or_404(request.user, pk)
     if not can_write(role):
         raise PermissionDenied("Only the owner and editors may restore a version.")
     snapshot = _snapshot_of(document, snapshot_id)
@@ -167,14 +129,11 @@ def _serialize(document: Document, snapshot: Snapshot) -> dict[str, Any]:
 
 def _label_from(request: HttpRequest) -> str | None:
     """The label from a JSON body or a form; None when the body is not valid JSON."""
-    if request.content_type == "application/json":
-        try:
-            body = json.loads(request.body or b"{}")
-        except ValueError:
-            return None
-        label = body.get("label", "") if isinstance(body, dict) else None
-        return label if isinstance(label, str) else None
-    return request.POST.get("label", "")
+    try:
+        label = request_body(request).get("label", "")
+    except ValidationError:
+        return None
+    return label if isinstance(label, str) else None
 
 
 @api_login_required
@@ -182,7 +141,7 @@ def _label_from(request: HttpRequest) -> str | None:
 @require_http_methods(["GET", "POST"])
 def api_history(request: HttpRequest, pk: UUID) -> JsonResponse:
     """GET: the versions, newest first. POST {"label": ...}: save the current body as one."""
-    document, role = _document_and_role(request, pk)
+    document, role = document_or_404(request.user, pk)
     if request.method == "GET":
         versions = [_serialize(document, s) for s in history.snapshot_list(document=document)]
         return JsonResponse({"versions": versions, "can_edit": can_write(role)})
@@ -205,7 +164,7 @@ def api_history(request: HttpRequest, pk: UUID) -> JsonResponse:
 @require_GET
 def api_history_detail(request: HttpRequest, pk: UUID, snapshot_id: int) -> JsonResponse:
     """GET: one version with its body as HTML and as text; any role may."""
-    document, _ = _document_and_role(request, pk)
+    document, _ = document_or_404(request.user, pk)
     snapshot = _snapshot_of(document, snapshot_id)
     content = history.snapshot_content(snapshot=snapshot)
     return JsonResponse(
@@ -222,7 +181,7 @@ def api_history_detail(request: HttpRequest, pk: UUID, snapshot_id: int) -> Json
 @require_POST
 def api_history_restore(request: HttpRequest, pk: UUID, snapshot_id: int) -> JsonResponse:
     """POST: make the body equal to this version with a new forward update; owners and editors."""
-    document, role = _document_and_role(request, pk)
+    document, role = document_or_404(request.user, pk)
     if not can_write(role):
         return JsonResponse({"error": "only the owner and editors may restore"}, status=403)
     snapshot = _snapshot_of(document, snapshot_id)

@@ -12,11 +12,12 @@ this process does the same job.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import threading
 import time
 import weakref
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
 from django.conf import settings
@@ -41,14 +42,6 @@ def _parse(raw: bytes) -> _Entry:
     return _Entry(value["expires"], value["users"], value.get("connections", len(value["users"])))
 
 
-_local: dict[UUID, dict[str, _Entry]] = {}
-_local_lock = threading.Lock()
-_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
-    weakref.WeakKeyDictionary()
-)
-_sync_client: Any = None
-
-
 def _key(document_id: UUID) -> str:
     prefix = settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("prefix", "collab")
     return f"{prefix}:online:{document_id.hex}"
@@ -59,80 +52,123 @@ def _ttl() -> float:
     return 12 * float(conf.get("HEARTBEAT_SECONDS"))
 
 
-def _async_redis() -> Any:
-    import redis.asyncio
+class Backend(Protocol):
+    """Where each process's entry per document is kept."""
 
-    loop = asyncio.get_running_loop()
-    client = _async_clients.get(loop)
-    if client is None:
-        client = _async_clients[loop] = redis.asyncio.Redis.from_url(str(settings.REDIS_URL))
-    return client
+    async def put(self, document_id: UUID, origin: str, entry: _Entry) -> None: ...
+
+    async def remove(self, document_id: UUID, origin: str) -> None: ...
+
+    async def entries(self, document_id: UUID) -> dict[str, _Entry]: ...
+
+    def entries_sync(self, document_ids: list[UUID]) -> dict[UUID, dict[str, _Entry]]: ...
 
 
-def _sync_redis() -> Any:
-    global _sync_client
-    if _sync_client is None:
-        import redis
+class LocalBackend:
+    """One process (the embedded default): a dict, shared by its threads."""
 
-        _sync_client = redis.Redis.from_url(str(settings.REDIS_URL))
-    return _sync_client
+    def __init__(self) -> None:
+        self._entries: dict[UUID, dict[str, _Entry]] = {}
+        self._lock = threading.Lock()
+
+    async def put(self, document_id: UUID, origin: str, entry: _Entry) -> None:
+        with self._lock:
+            self._entries.setdefault(document_id, {})[origin] = entry
+
+    async def remove(self, document_id: UUID, origin: str) -> None:
+        with self._lock:
+            self._entries.get(document_id, {}).pop(origin, None)
+
+    async def entries(self, document_id: UUID) -> dict[str, _Entry]:
+        return self.entries_sync([document_id])[document_id]
+
+    def entries_sync(self, document_ids: list[UUID]) -> dict[UUID, dict[str, _Entry]]:
+        with self._lock:
+            return {d: dict(self._entries.get(d, {})) for d in document_ids}
+
+
+class RedisBackend:
+    """Every process: one hash per document in the channel layer's Redis, a field per process."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._sync: Any = None
+
+    def _async_client(self) -> Any:
+        import redis.asyncio
+
+        loop = asyncio.get_running_loop()
+        client = self._async.get(loop)
+        if client is None:
+            client = self._async[loop] = redis.asyncio.Redis.from_url(self._url)
+        return client
+
+    def _sync_client(self) -> Any:
+        if self._sync is None:
+            import redis
+
+            self._sync = redis.Redis.from_url(self._url)
+        return self._sync
+
+    async def put(self, document_id: UUID, origin: str, entry: _Entry) -> None:
+        key = _key(document_id)
+        value = {"expires": entry.expires, "users": entry.users, "connections": entry.connections}
+        async with self._async_client().pipeline(transaction=False) as pipe:
+            pipe.hset(key, origin, json.dumps(value))
+            pipe.expire(key, int(_ttl() * 4) + 1)
+            await pipe.execute()
+
+    async def remove(self, document_id: UUID, origin: str) -> None:
+        await self._async_client().hdel(_key(document_id), origin)
+
+    async def entries(self, document_id: UUID) -> dict[str, _Entry]:
+        fields = await self._async_client().hgetall(_key(document_id))
+        return {name.decode(): _parse(raw) for name, raw in fields.items()}
+
+    def entries_sync(self, document_ids: list[UUID]) -> dict[UUID, dict[str, _Entry]]:
+        with self._sync_client().pipeline(transaction=False) as pipe:
+            for document_id in document_ids:
+                pipe.hgetall(_key(document_id))
+            return {
+                document_id: {name.decode(): _parse(raw) for name, raw in fields.items()}
+                for document_id, fields in zip(document_ids, pipe.execute(), strict=True)
+            }
+
+
+@functools.cache
+def backend() -> Backend:
+    """This process's backend, chosen once from the settings."""
+    return RedisBackend(str(settings.REDIS_URL)) if settings.REDIS_URL else LocalBackend()
 
 
 async def publish(document_id: UUID, origin: str, users: Users, connections: int) -> None:
     """This process's users (and open sockets) in the document, valid until the
     next heartbeat or so."""
-    entry = _Entry(time.time() + _ttl(), users, connections)
-    if not settings.REDIS_URL:
-        with _local_lock:
-            _local.setdefault(document_id, {})[origin] = entry
-        return
-    key = _key(document_id)
-    value = {"expires": entry.expires, "users": users, "connections": connections}
-    async with _async_redis().pipeline(transaction=False) as pipe:
-        pipe.hset(key, origin, json.dumps(value))
-        pipe.expire(key, int(_ttl() * 4) + 1)
-        await pipe.execute()
+    await backend().put(document_id, origin, _Entry(time.time() + _ttl(), users, connections))
 
 
 async def connections_elsewhere(document_id: UUID, origin: str | None) -> int:
     """Sockets open on the document in other processes (all of them if `origin` is None)."""
-    if not settings.REDIS_URL:
-        with _local_lock:
-            entries = dict(_local.get(document_id, {}))
-    else:
-        fields = await _async_redis().hgetall(_key(document_id))
-        entries = {name.decode(): _parse(raw) for name, raw in fields.items()}
     now = time.time()
     return sum(
         entry.connections
-        for name, entry in entries.items()
+        for name, entry in (await backend().entries(document_id)).items()
         if name != origin and entry.expires >= now
     )
 
 
 async def withdraw(document_id: UUID, origin: str) -> None:
     """This process no longer has anyone in the document."""
-    if not settings.REDIS_URL:
-        with _local_lock:
-            _local.get(document_id, {}).pop(origin, None)
-        return
-    await _async_redis().hdel(_key(document_id), origin)
+    await backend().remove(document_id, origin)
 
 
 def online_users(document_ids: list[UUID]) -> dict[UUID, Users]:
     """The users present in each document: {"id", "name", "color"} per user."""
     now = time.time()
-    entries: dict[UUID, dict[str, _Entry]] = {}
-    if not settings.REDIS_URL:
-        with _local_lock:
-            entries = {d: dict(_local.get(d, {})) for d in document_ids}
-    else:
-        client = _sync_redis()
-        with client.pipeline(transaction=False) as pipe:
-            for document_id in document_ids:
-                pipe.hgetall(_key(document_id))
-            for document_id, fields in zip(document_ids, pipe.execute(), strict=True):
-                entries[document_id] = {name.decode(): _parse(raw) for name, raw in fields.items()}
+    entries = backend().entries_sync(document_ids)
     result: dict[UUID, Users] = {}
     for document_id in document_ids:
         users: dict[Any, dict[str, Any]] = {}

@@ -14,11 +14,11 @@ from typing import Any
 
 from documents import conf
 from documents.presence.rules import Presence
-from documents.realtime import protocol
+from documents.realtime import messages, protocol
 from documents.realtime.protocol import AwarenessEntry
 
 Deliver = Callable[[bytes], Awaitable[None]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]  # to the other processes
+Send = Callable[[messages.Message], Awaitable[None]]  # to the other processes
 
 
 class AwarenessRelay:
@@ -60,14 +60,10 @@ class AwarenessRelay:
         """The other processes with this document open, as far as we know."""
         return self.presence.peers(conf.get("PRESENCE_EXPIRY_SECONDS"))
 
-    def local_states_message(self) -> dict[str, Any]:
+    def local_states_message(self) -> messages.PresenceStates:
         """This process's editors' states, in answer to another process's hello."""
         mine = self.presence.snapshot(local_only=True)
-        return {
-            "type": "presence.states",
-            "origin": self.channel,
-            "payload": protocol.encode_awareness_entries(mine),
-        }
+        return messages.presence_states(self.channel, protocol.encode_awareness_entries(mine))
 
     def remote(self, origin: str, payload: bytes) -> None:
         """States relayed by another process, already stamped there."""
@@ -123,11 +119,7 @@ class AwarenessRelay:
             )
         if to_group:
             await self._send_to_peers(
-                {
-                    "type": "presence.update",
-                    "origin": self.channel,
-                    "payload": protocol.encode_awareness_entries(to_group),
-                }
+                messages.presence_update(self.channel, protocol.encode_awareness_entries(to_group))
             )
 
     async def close(self) -> None:

@@ -37,12 +37,11 @@ from pycrdt import Doc, get_state
 from documents import conf
 from documents.presence import online as presence_registry
 from documents.presence.relay import AwarenessRelay
-from documents.realtime import protocol
+from documents.realtime import messages, protocol
 from documents.realtime.close_codes import CloseCode
 from documents.realtime.title_mirror import TitleMirror
 from documents.realtime.writer import Writer
-from documents.storage import background, store
-from documents.storage.crdt import is_crdt_failure
+from documents.storage import background, crdt, store
 
 logger = logging.getLogger(__name__)
 
@@ -74,12 +73,8 @@ def validate_update(update: bytes) -> None:
     Decoding it for its state vector reads every struct and the delete set,
     without building a throwaway Doc on every keystroke.
     """
-    try:
+    with crdt.failures_as(InvalidUpdate):
         get_state(update)
-    except BaseException as exc:
-        if not is_crdt_failure(exc):
-            raise
-        raise InvalidUpdate(str(exc) or type(exc).__name__) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +107,7 @@ class Room:
         on_idle: Callable[[Room], None],
     ) -> None:
         self.document_id = document_id
-        self.group = f"document.{document_id.hex}"
+        self.group = messages.group_name(document_id)
         self.layer = layer
         self.writer = writer
         self.doc: Doc[Any] = Doc()
@@ -153,7 +148,7 @@ class Room:
         self._title = TitleMirror(self.document_id, self.doc)
         self._tasks.append(asyncio.create_task(self._run()))
         self._tasks.append(asyncio.create_task(self._heartbeat()))
-        await self._group_send({"type": "room.hello", "origin": self.channel})
+        await self._group_send(messages.room_hello(self.channel))
 
     async def close(self) -> None:
         """Leave the group and stop; peers elsewhere drop this process's users."""
@@ -171,7 +166,7 @@ class Room:
         if self.channel:
             try:
                 await presence_registry.withdraw(self.document_id, self.channel)
-                await self._group_send({"type": "room.bye", "origin": self.channel})
+                await self._group_send(messages.room_bye(self.channel))
                 await self.layer.group_discard(self.group, self.channel)
             except Exception:
                 logger.warning("room %s left its group uncleanly", self.document_id, exc_info=True)
@@ -203,12 +198,8 @@ class Room:
 
     async def sync_step1(self, conn: Connection, state_vector: bytes) -> None:
         """Answer with exactly the committed content the editor lacks."""
-        try:
+        with crdt.failures_as(lambda _: InvalidUpdate("state vector cannot be decoded")):
             diff = self.doc.get_update(state_vector)
-        except BaseException as exc:
-            if not is_crdt_failure(exc):
-                raise
-            raise InvalidUpdate("state vector cannot be decoded") from None
         await conn.send_frame(protocol.encode_sync_step2(diff))
 
     def update(self, conn: Connection, update: bytes) -> asyncio.Future[int] | None:
@@ -262,16 +253,12 @@ class Room:
     async def _run(self) -> None:
         while True:
             event = await self._inbox.get()
-            try:
+            # Cancellation ends the loop; anything else, a pycrdt panic
+            # included, must not stop delivery for everyone.
+            with crdt.failures_logged(
+                logger, "room %s failed to handle %s", self.document_id, type(event).__name__
+            ):
                 await self._handle(event)
-            except BaseException as exc:
-                # Cancellation ends the loop; anything else, a pycrdt panic
-                # included, must not stop delivery for everyone.
-                if not is_crdt_failure(exc):
-                    raise
-                logger.exception(
-                    "room %s failed to handle %s", self.document_id, type(event).__name__
-                )
 
     async def _handle(self, event: _Event) -> None:
         if isinstance(event, _Behind):
@@ -283,12 +270,7 @@ class Room:
                 # Other processes need our update even when a heal here
                 # already delivered it locally.
                 await self._send_to_peers(
-                    {
-                        "type": "document.update",
-                        "origin": self.channel,
-                        "seq": event.seq,
-                        "update": event.update,
-                    }
+                    messages.document_update(event.seq, event.update, origin=self.channel)
                 )
 
     async def _deliver_in_order(self, event: _Committed | _Announced) -> None:
@@ -303,12 +285,10 @@ class Room:
         await self._deliver(protocol.encode_sync_update(event.update), exclude=sender)
 
     def _apply(self, seq: int, update: bytes) -> None:
-        try:
+        with crdt.failures_logged(
+            logger, "room %s could not apply committed update %d", self.document_id, seq
+        ):
             self.doc.apply_update(update)
-        except BaseException as exc:
-            if not is_crdt_failure(exc):
-                raise
-            logger.exception("room %s could not apply committed update %d", self.document_id, seq)
         self.last_seq = seq
 
     async def _heal(self) -> None:
@@ -343,10 +323,10 @@ class Room:
 
     # -- the channel layer ----------------------------------------------------
 
-    async def _group_send(self, message: dict[str, Any]) -> None:
+    async def _group_send(self, message: messages.Message) -> None:
         await self.layer.group_send(self.group, message)
 
-    async def _send_to_peers(self, message: dict[str, Any]) -> None:
+    async def _send_to_peers(self, message: messages.Message) -> None:
         for peer in self.awareness.peers():
             try:
                 await self.layer.send(peer, message)
@@ -383,7 +363,7 @@ class Room:
                 ):
                     # A process we had given up on (or never met): ask for its
                     # users again rather than wait for their next change.
-                    await self.layer.send(origin, {"type": "room.hello", "origin": self.channel})
+                    await self.layer.send(origin, messages.room_hello(self.channel))
                 await handler(message)
             except asyncio.CancelledError:
                 raise
@@ -428,9 +408,7 @@ class Room:
             await asyncio.sleep(interval)
             beats += 1
             try:
-                await self._group_send(
-                    {"type": "room.heartbeat", "origin": self.channel, "last_seq": self.last_seq}
-                )
+                await self._group_send(messages.room_heartbeat(self.channel, self.last_seq))
                 if beats % ONLINE_REFRESH_BEATS == 0:
                     await self._publish_online()
                 if beats % 600 == 0:

@@ -15,8 +15,7 @@ from uuid import UUID
 
 from channels.db import database_sync_to_async
 
-from documents.storage import background, store
-from documents.storage.crdt import is_crdt_failure
+from documents.storage import background, crdt, store
 
 logger = logging.getLogger(__name__)
 
@@ -89,12 +88,9 @@ class Writer:
 
     async def _compact(self, document_id: UUID) -> None:
         try:
-            snapshot = await background.run(store.compact, document_id)
-            if snapshot is not None and self.on_compacted is not None:
-                self.on_compacted(document_id, len(snapshot.data))
-        except BaseException as exc:
-            if not is_crdt_failure(exc):
-                raise
-            logger.exception("compaction failed document=%s", document_id)
+            with crdt.failures_logged(logger, "compaction failed document=%s", document_id):
+                snapshot = await background.run(store.compact, document_id)
+                if snapshot is not None and self.on_compacted is not None:
+                    self.on_compacted(document_id, len(snapshot.data))
         finally:
             self._compacting.discard(document_id)

@@ -15,16 +15,17 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from documents.identity import display_name, user_color
 from documents.models import Document, Membership, Role, ShareLink
-from documents.permissions import role_for
-from documents.storage.server_edits import announce_event
+from documents.permissions import can_manage, role_for
+from documents.realtime import messages
 
 GRANTABLE = (Role.EDITOR, Role.VIEWER)
 RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.OWNER: 3}
 
 
 def _require_owner(document: Document, user: Any) -> None:
-    if role_for(user, document) != Role.OWNER:
+    if not can_manage(role_for(user, document)):
         raise PermissionDenied("Only the owner manages who has access.")
 
 
@@ -40,9 +41,8 @@ def _role(value: str) -> Role:
 
 def _announce(document: Document, user_id: int, role: Role | None) -> None:
     """Tell open connections of `user_id` on the document about their new role."""
-
-    message = {"type": "document.access", "user_id": user_id, "role": role and role.value}
-    transaction.on_commit(lambda: announce_event(document.group_name, message))
+    message = messages.document_access(user_id, role and role.value)
+    transaction.on_commit(lambda: messages.announce(document.pk, message))
 
 
 @transaction.atomic
@@ -122,7 +122,8 @@ def access_list(*, document: Document, by: Any) -> dict[str, Any]:
             "user_id": m.user_id,
             "username": m.user.get_username(),
             "email": m.user.email,
-            "name": m.user.get_full_name() or m.user.get_username(),
+            "name": display_name(m.user),
+            "color": user_color(m.user),
             "role": m.role,
             "via_link": bool(m.via_link_id),
         }

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -17,21 +14,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from documents.models import Document
 from documents.permissions import document_or_404
 from documents.sharing import services as sharing
-from documents.web.api import api_errors, api_login_required
+from documents.web.json import api_errors, api_login_required, request_body
 
 
 def _document(request: HttpRequest, pk: UUID) -> Document:
     return document_or_404(request.user, pk)[0]
-
-
-def _payload(request: HttpRequest) -> dict[str, Any]:
-    if request.content_type == "application/json":
-        try:
-            body = json.loads(request.body or b"{}")
-        except ValueError:
-            raise ValidationError("The body is not JSON.") from None
-        return body if isinstance(body, dict) else {}
-    return request.POST.dict()
 
 
 def _link_url(request: HttpRequest, token: str) -> str:
@@ -52,7 +39,7 @@ def access(request: HttpRequest, pk: UUID) -> HttpResponse:
     """GET: members and links. POST {"user", "role"}: share with a user or change a role."""
     document = _document(request, pk)
     if request.method == "POST":
-        body = _payload(request)
+        body = request_body(request)
         sharing.access_grant(
             document=document,
             by=request.user,
@@ -68,7 +55,7 @@ def access(request: HttpRequest, pk: UUID) -> HttpResponse:
 def access_member(request: HttpRequest, pk: UUID, user_id: int) -> HttpResponse:
     """DELETE (or POST with role "none"): remove the user's access."""
     document = _document(request, pk)
-    body = _payload(request) if request.method == "POST" else {}
+    body = request_body(request) if request.method == "POST" else {}
     if request.method == "DELETE" or body.get("role") == "none":
         sharing.access_revoke(document=document, by=request.user, user_id=user_id)
     else:
@@ -91,7 +78,7 @@ def links(request: HttpRequest, pk: UUID) -> HttpResponse:
     """POST {"role"}: a new share link."""
     document = _document(request, pk)
     sharing.link_create(
-        document=document, by=request.user, role=str(_payload(request).get("role", ""))
+        document=document, by=request.user, role=str(request_body(request).get("role", ""))
     )
     return _listing(request, document)
 

@@ -5,17 +5,14 @@ document's group once the transaction commits."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 from uuid import UUID
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 from pycrdt import Doc, Map
 
-from documents.storage import store
-
-TITLE_MAX_LENGTH = 200
+from documents.models import TITLE_MAX_LENGTH
+from documents.realtime import messages
+from documents.storage import crdt, store
 
 
 def edit_document(
@@ -23,9 +20,7 @@ def edit_document(
 ) -> int | None:
     """Apply `mutate` to the current content and persist the change; its sequence number."""
     loaded = store.load(document_id)
-    doc: Doc[Any] = Doc()
-    if loaded.update != store.EMPTY_UPDATE:
-        doc.apply_update(loaded.update)
+    doc = crdt.doc_from_update(loaded.update)
     updates: list[bytes] = []
     subscription = doc.observe(lambda event: updates.append(event.update))
     mutate(doc)
@@ -36,21 +31,10 @@ def edit_document(
     seq = store.append([store.Pending(document_id, update, user_id)]).seqs[0]
     if seq is None:
         return None
-    transaction.on_commit(lambda: announce(document_id, seq, update))
+    transaction.on_commit(
+        lambda: messages.announce(document_id, messages.document_update(seq, update))
+    )
     return seq
-
-
-def announce(document_id: UUID, seq: int, update: bytes) -> None:
-    """Tell every server process with the document open about a committed update."""
-    message: dict[str, Any] = {"type": "document.update", "seq": seq, "update": update}
-    announce_event(f"document.{document_id.hex}", message)
-
-
-def announce_event(group: str, message: dict[str, Any]) -> None:
-    """Send a typed event to a document's group from sync code (views, services)."""
-    layer = get_channel_layer()
-    if layer is not None:
-        async_to_sync(layer.group_send)(group, message)
 
 
 def meta_of(doc: Doc) -> Map:

@@ -25,11 +25,11 @@ from pycrdt import Doc, get_state, merge_updates
 
 from documents import conf
 from documents.models import Document, DocumentUpdate, Snapshot
-from documents.storage.crdt import is_crdt_failure
+from documents.storage import crdt
 
 logger = logging.getLogger(__name__)
 
-EMPTY_UPDATE = b"\x00\x00"
+EMPTY_UPDATE = crdt.EMPTY_UPDATE
 LOAD_GROUP = 32  # updates merged before applying, on a cold load
 
 
@@ -129,13 +129,11 @@ def _log_after(document_id: UUID, after_seq: int) -> list[tuple[int, bytes]]:
 def load(document_id: UUID) -> Loaded:
     """The newest snapshot and the log after it, merged into one update."""
     stored = _read(document_id)
-    try:
+    with crdt.failures_as(
+        lambda why: LoadError(f"document {document_id} cannot be decoded: {why}")
+    ):
         merged = merge(stored.parts)
         get_state(merged)  # a lone snapshot is not decoded by merging: check it
-    except BaseException as exc:
-        if not is_crdt_failure(exc):
-            raise
-        raise LoadError(f"document {document_id} cannot be decoded: {exc}") from exc
     return Loaded(merged, stored.last_seq, stored.snapshot_seq, stored.size)
 
 
@@ -157,15 +155,13 @@ def load_doc(document_id: UUID) -> LoadedDoc:
     """
     stored = _read(document_id)
     doc: Doc[Any] = Doc()
-    try:
-        with doc.transaction():
-            for start in range(0, len(stored.parts), LOAD_GROUP):
-                group = stored.parts[start : start + LOAD_GROUP]
-                doc.apply_update(group[0] if len(group) == 1 else merge_updates(*group))
-    except BaseException as exc:
-        if not is_crdt_failure(exc):
-            raise
-        raise LoadError(f"document {document_id} cannot be decoded: {exc}") from exc
+    with (
+        crdt.failures_as(lambda why: LoadError(f"document {document_id} cannot be decoded: {why}")),
+        doc.transaction(),
+    ):
+        for start in range(0, len(stored.parts), LOAD_GROUP):
+            group = stored.parts[start : start + LOAD_GROUP]
+            doc.apply_update(group[0] if len(group) == 1 else merge_updates(*group))
     return LoadedDoc(doc, stored.last_seq, stored.snapshot_seq, stored.size)
 
 
@@ -246,9 +242,7 @@ def _save_counters(documents: list[Document], now: datetime) -> None:
 def _encode_compact(merged: bytes) -> bytes:
     """The document re-encoded from a Doc (deleted content garbage-collected),
     unless that would lose anything the merged log holds."""
-    doc: Doc[Any] = Doc()
-    doc.apply_update(merged)
-    encoded = doc.get_update()
+    encoded = crdt.doc_from_update(merged).get_update()
     # Updates still waiting for a missing dependency are not in the Doc's own
     # encoding; keep the lossless merge for such a document.
     if get_state(encoded) != get_state(merged):
@@ -264,8 +258,7 @@ def compact(document_id: UUID, *, label: str = "", user_id: int | None = None) -
     snapshot_data = _encode_compact(loaded.update)
     if snapshot_data == EMPTY_UPDATE and loaded.update != EMPTY_UPDATE:
         raise LoadError(f"document {document_id}: compaction produced an empty snapshot")
-    check: Doc[Any] = Doc()
-    check.apply_update(snapshot_data)  # the snapshot must read back
+    crdt.doc_from_update(snapshot_data)  # the snapshot must read back
     with transaction.atomic():
         document = (
             Document.objects.select_for_update()

@@ -11,8 +11,15 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 
 from documents.identity import identity
+from documents.models import TITLE_MAX_LENGTH
 
 register = template.Library()
+
+
+@register.simple_tag
+def title_max_length() -> int:
+    """The longest title a document may have, for inputs' maxlength."""
+    return TITLE_MAX_LENGTH
 
 
 @register.filter

@@ -2,51 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 from uuid import UUID
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from documents.identity import identity
 from documents.models import Document
 from documents.permissions import can_write
+from documents.web.json import api_login_required
 from documents.web.selectors import documents_for, online_users_for, role_of
-
-View = Callable[..., HttpResponse]
-
-
-def api_login_required(view: View) -> View:
-    """401 with a JSON body instead of a redirect to the login page."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return JsonResponse({"error": "authentication required"}, status=401)
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def api_errors(view: View) -> View:
-    """Refusals as JSON: PermissionDenied 403, ValidationError 400, Http404 404."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except PermissionDenied as exc:
-            return JsonResponse({"error": str(exc) or "forbidden"}, status=403)
-        except ValidationError as exc:
-            return JsonResponse({"error": " ".join(exc.messages)}, status=400)
-        except Http404:
-            return JsonResponse({"error": "not found"}, status=404)
-
-    return wrapper
 
 
 def _serialize(document: Document, online: list[dict[str, Any]]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
-from documents.services import TITLE_MAX_LENGTH
+from documents.models import TITLE_MAX_LENGTH
 
 
 class SignupForm(UserCreationForm):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -17,8 +18,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from documents import services
 from documents.identity import identity
-from documents.models import Document, Role
-from documents.permissions import can_write
+from documents.models import TITLE_MAX_LENGTH, Document
+from documents.permissions import can_manage, can_write
+from documents.realtime.close_codes import FINAL, CloseCode
 from documents.web.forms import DocumentTitleForm, SignupForm
 from documents.web.selectors import documents_for, online_users_for, role_of
 
@@ -66,7 +68,7 @@ def document_list(request: HttpRequest) -> HttpResponse:
                 "document": d,
                 "role": role,
                 "can_rename": can_write(role),
-                "can_delete": role == Role.OWNER,
+                "can_delete": can_manage(role),
                 "online": online.get(d.id, []),
             }
         )
@@ -99,11 +101,16 @@ def document_edit(request: HttpRequest, pk: UUID) -> HttpResponse:
         "wsPath": WS_PATH,
         "loginUrl": reverse("login"),
         "apiUrl": reverse("api-document-detail", kwargs={"pk": document.pk}),
+        "titleMaxLength": TITLE_MAX_LENGTH,
+        "closeCodes": {code.name: int(code) for code in CloseCode},
+        "finalCloseCodes": sorted(int(code) for code in FINAL),
+        "testHooks": settings.EDITOR_TEST_HOOKS,
     }
     context = {
         "document": document,
         "role": role,
         "can_edit": can_write(role),
+        "can_manage": can_manage(role),
         "me": me,
         "config": config,
     }
@@ -117,7 +124,7 @@ def document_rename(request: HttpRequest, pk: UUID) -> HttpResponse:
     document = _visible_document(request, pk)
     form = DocumentTitleForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "A title can be at most 200 characters.")
+        messages.error(request, f"A title can be at most {TITLE_MAX_LENGTH} characters.")
     else:
         services.document_rename(
             document=document, title=form.cleaned_data["title"], user=request.user
@@ -131,7 +138,7 @@ def document_rename(request: HttpRequest, pk: UUID) -> HttpResponse:
 def document_delete(request: HttpRequest, pk: UUID) -> HttpResponse:
     """Ask for confirmation (GET), then delete (POST); only the owner may."""
     document = _visible_document(request, pk)
-    if role_of(document) != Role.OWNER:
+    if not can_manage(role_of(document)):
         raise PermissionDenied("Only the owner may delete a document.")
     if request.method == "POST":
         title = document.title

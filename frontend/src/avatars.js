@@ -10,6 +10,11 @@ export function initials(name) {
   return (parts[0][0] + parts[parts.length - 1][0]).toUpperCase()
 }
 
+/** A colour for a background: the given one if it is a plain #rrggbb, else the fallback. */
+export function avatarColor(color, fallback) {
+  return /^#[0-9a-f]{6}$/i.test(color) ? color : fallback
+}
+
 export function usersFromAwareness(awareness, self) {
   const users = new Map()
   for (const [clientId, state] of awareness.getStates()) {
@@ -31,7 +36,7 @@ export function bindAvatars({ container, awareness, self }) {
     for (const user of users.slice(0, MAX_SHOWN)) {
       const avatar = document.createElement('span')
       avatar.className = 'avatar' + (user.self ? ' avatar--self' : '')
-      avatar.style.backgroundColor = /^#[0-9a-f]{6}$/i.test(user.color) ? user.color : '#777'
+      avatar.style.backgroundColor = avatarColor(user.color, '#777')
       avatar.textContent = initials(user.name)
       avatar.title = user.self ? `${user.name} (you)` : user.name
       avatar.dataset.name = user.name

@@ -1,4 +1,16 @@
 // The page renders its config with Django's json_script; this reads and checks it.
+// Keys added since the first version fall back to the values the page used
+// before the server sent them, so an older page still works.
+
+// The close codes this page acts on; the server sends all of its CloseCode
+// names, and those win.
+const DEFAULT_CLOSE_CODES = {
+  ACCESS_CHANGED: 4100,
+  NOT_AUTHENTICATED: 4401,
+  FORBIDDEN: 4403,
+  NOT_FOUND: 4404,
+}
+const DEFAULT_TITLE_MAX_LENGTH = 200
 
 export function readConfig(doc = document) {
   const node = doc.getElementById('editor-config')
@@ -7,6 +19,7 @@ export function readConfig(doc = document) {
   for (const key of ['documentId', 'user', 'wsPath']) {
     if (raw[key] == null) throw new Error(`editor-config lacks "${key}"`)
   }
+  const closeCodes = { ...DEFAULT_CLOSE_CODES, ...integersIn(raw.closeCodes) }
   return {
     documentId: String(raw.documentId),
     title: typeof raw.title === 'string' ? raw.title : '',
@@ -16,7 +29,24 @@ export function readConfig(doc = document) {
     wsPath: String(raw.wsPath),
     loginUrl: typeof raw.loginUrl === 'string' ? raw.loginUrl : '/accounts/login/',
     apiUrl: typeof raw.apiUrl === 'string' ? raw.apiUrl : null,
+    closeCodes,
+    // The refusals after which reconnecting cannot help.
+    finalCloseCodes: Array.isArray(raw.finalCloseCodes)
+      ? raw.finalCloseCodes.filter(Number.isInteger)
+      : [closeCodes.NOT_AUTHENTICATED, closeCodes.FORBIDDEN, closeCodes.NOT_FOUND],
+    titleMaxLength:
+      Number.isInteger(raw.titleMaxLength) && raw.titleMaxLength > 0
+        ? raw.titleMaxLength
+        : DEFAULT_TITLE_MAX_LENGTH,
+    // window.__editor and friends, for the browser tests and benchmarks only.
+    testHooks: raw.testHooks === true,
   }
+}
+
+/** The name -> code entries of an object whose codes are integers. */
+function integersIn(value) {
+  if (!value || typeof value !== 'object') return {}
+  return Object.fromEntries(Object.entries(value).filter(([, code]) => Number.isInteger(code)))
 }
 
 export function websocketBase(loc = window.location) {

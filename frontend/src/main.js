@@ -1,5 +1,6 @@
 // The collaborative editor: Tiptap bound to a Y.Doc, synced with the server
-// over the stock y-websocket provider and kept offline in IndexedDB.
+// over the stock y-websocket provider and kept offline in IndexedDB. This
+// module wires the parts together; each concern lives in its own module.
 
 import './editor.css'
 
@@ -14,35 +15,25 @@ import * as Y from 'yjs'
 
 import { bindAvatars } from './avatars.js'
 import { readConfig, websocketBase } from './config.js'
-import { bindShare } from './share.js'
-import { ConnectionStatus, shouldReconnect } from './status.js'
+import { bindIndicator } from './indicator.js'
+import { showNotice } from './notice.js'
+import { bindRole } from './role.js'
+import { bindShare } from './share/index.js'
+import { ConnectionStatus, reconnectUnless } from './status.js'
 import { bindTitle } from './title.js'
 import { bindToolbar } from './toolbar.js'
 
-const ACCESS_CHANGED = 4100
-
-const NOTICES = {
-  'signed-out': {
-    text: 'You have been signed out. Sign in again to keep editing.',
-    link: 'Sign in',
-  },
-  forbidden: { text: 'You no longer have access to this document.', link: 'Back to documents' },
-  'not-found': {
-    text: 'This document has been deleted, or you no longer have access to it.',
-    link: 'Back to documents',
-  },
-}
+const $ = (id) => document.getElementById(id)
 
 function start() {
   const config = readConfig()
-  const $ = (id) => document.getElementById(id)
   const ydoc = new Y.Doc()
   const persistence = new IndexeddbPersistence(`doc-${config.documentId}`, ydoc)
   const provider = new WebsocketProvider(
     websocketBase() + config.wsPath,
     config.documentId,
     ydoc,
-    { shouldReconnect },
+    { shouldReconnect: reconnectUnless(config.finalCloseCodes) },
   )
   const self = { id: config.user.id, name: config.user.name, color: config.user.color }
 
@@ -73,6 +64,7 @@ function start() {
     input: $('doc-title'),
     ydoc,
     fallback: config.title,
+    maxLength: config.titleMaxLength,
     onTitle: (title) => {
       document.title = `${title} · Editor`
     },
@@ -92,73 +84,32 @@ function start() {
     ignoreOrigins: [persistence],
     storageKey: `collab:unsynced:${config.documentId}`,
     apiUrl: config.apiUrl,
+    closeCodes: config.closeCodes,
+    finalCloseCodes: config.finalCloseCodes,
   })
-  const statusNode = $('connection-status')
-  status.subscribe((state) => {
-    document.body.dataset.status = state.status
-    document.body.dataset.unsynced = String(state.pending)
-    statusNode.dataset.status = state.status
-    statusNode.classList.toggle('is-pending', state.pending)
-    statusNode.querySelector('.status-label').textContent = state.label
-    statusNode.title = state.pending
-      ? 'Some of your changes have not reached the server yet; they are kept in this browser.'
-      : ''
-    if (state.status === 'denied') onDenied(state.reason)
+  bindIndicator({ node: $('connection-status'), status })
+
+  const role = bindRole({
+    apiUrl: config.apiUrl,
+    editor,
+    refreshToolbar,
+    titleInput: $('doc-title'),
+    banner: $('readonly-banner'),
+    badge: $('role-badge'),
   })
-
-  function onDenied(reason) {
-    if (editor.isEditable) editor.setEditable(false)
-    refreshToolbar()
-    $('doc-title').readOnly = true
-    const notice = NOTICES[reason]
-    const box = $('editor-notice')
-    const link = document.createElement('a')
-    link.textContent = notice.link
-    link.href =
-      reason === 'signed-out'
-        ? `${config.loginUrl}?next=${encodeURIComponent(location.pathname)}`
-        : '/'
-    box.replaceChildren(document.createTextNode(notice.text + ' '), link)
-    box.hidden = false
-    // Revoked or deleted: do not keep a copy of the content in this browser.
-    if (reason !== 'signed-out') persistence.clearData()
-  }
-
-  // The server closes with 4100 when our role changed; the provider reconnects
-  // under the new role, and the page follows it.
+  // The server closes with ACCESS_CHANGED when our role changed; the provider
+  // reconnects under the new role, and the page follows it.
   provider.on('connection-close', (event) => {
-    if (event && event.code === ACCESS_CHANGED) refreshRole()
+    if (event && event.code === config.closeCodes.ACCESS_CHANGED) role.refresh()
   })
 
-  async function refreshRole() {
-    if (!config.apiUrl) return
-    try {
-      const response = await fetch(config.apiUrl, {
-        credentials: 'same-origin',
-        headers: { Accept: 'application/json' },
-      })
-      if (!response.ok) return // a refusal arrives as a close code on the next connect
-      const data = await response.json()
-      applyRole(data.role, Boolean(data.can_edit))
-    } catch {
-      // Offline: the next connection will tell.
-    }
-  }
-
-  function applyRole(role, canEdit) {
-    if (status.denied) return
-    config.role = role
-    config.canEdit = canEdit
-    document.body.dataset.role = role
-    document.body.classList.toggle('is-readonly', !canEdit)
-    if (editor.isEditable !== canEdit) editor.setEditable(canEdit)
-    $('doc-title').readOnly = !canEdit
-    $('readonly-banner').hidden = canEdit
-    const badge = $('role-badge')
-    badge.className = `role role--${role}`
-    badge.textContent = role.charAt(0).toUpperCase() + role.slice(1)
-    refreshToolbar()
-  }
+  status.subscribe((state) => {
+    if (state.status !== 'denied') return
+    role.lock()
+    showNotice({ box: $('editor-notice'), reason: state.reason, loginUrl: config.loginUrl })
+    // Revoked or deleted: do not keep a copy of the content in this browser.
+    if (state.reason !== 'signed-out') persistence.clearData()
+  })
 
   // A dead network can leave a socket open for a long time; trust the browser's view.
   window.addEventListener('offline', () => {
@@ -174,11 +125,16 @@ function start() {
   })
 
   document.body.classList.add('editor-ready')
-  window.__editor = editor
-  window.__ydoc = ydoc
-  window.__provider = provider
-  window.__persistence = persistence
-  window.__status = status
+  // For the browser tests and benchmarks; a normal page exposes nothing.
+  if (config.testHooks) {
+    Object.assign(window, {
+      __editor: editor,
+      __ydoc: ydoc,
+      __provider: provider,
+      __persistence: persistence,
+      __status: status,
+    })
+  }
 }
 
 start()

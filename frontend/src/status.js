@@ -13,26 +13,47 @@ import * as decoding from 'lib0/decoding'
 import * as authProtocol from 'y-protocols/auth'
 import * as syncProtocol from 'y-protocols/sync'
 
+import { apiFetch } from './api.js'
+
 const MESSAGE_SYNC = 0
 const MESSAGE_AUTH = 2
 const PROBE_DELAY_MS = 300
 
-// Close codes after which reconnecting cannot help.
-export const TERMINAL_CLOSE_CODES = {
-  4401: 'signed-out',
-  4403: 'forbidden',
-  4404: 'not-found',
+/** The provider's shouldReconnect: not after a close code the server calls final. */
+export function reconnectUnless(finalCloseCodes) {
+  const final = new Set(finalCloseCodes)
+  return (event) => !(event && final.has(event.code))
 }
 
-export const shouldReconnect = (event) => !(event && event.code in TERMINAL_CLOSE_CODES)
-
 export class ConnectionStatus {
-  constructor({ provider, ydoc, ignoreOrigins = [], storageKey, apiUrl = null }) {
+  /** closeCodes (name -> code) and finalCloseCodes are the page config's. */
+  constructor({
+    provider,
+    ydoc,
+    ignoreOrigins = [],
+    storageKey,
+    apiUrl = null,
+    closeCodes,
+    finalCloseCodes,
+  }) {
     this.provider = provider
     this.ydoc = ydoc
     this.ignoreOrigins = new Set([provider, ...ignoreOrigins])
     this.storageKey = storageKey
     this.apiUrl = apiUrl
+    this.finalCodes = new Set(finalCloseCodes)
+    // What a refusal means for the page; the HTTP API refuses with the
+    // status the close code is named after.
+    this.reasons = new Map([
+      [closeCodes.NOT_AUTHENTICATED, 'signed-out'],
+      [closeCodes.FORBIDDEN, 'forbidden'],
+      [closeCodes.NOT_FOUND, 'not-found'],
+    ])
+    this.httpRefusals = {
+      401: closeCodes.NOT_AUTHENTICATED,
+      403: closeCodes.FORBIDDEN,
+      404: closeCodes.NOT_FOUND,
+    }
     this.listeners = new Set()
     this.denied = null // 'signed-out' | 'forbidden' | 'not-found'
     this.everSynced = false
@@ -132,8 +153,9 @@ export class ConnectionStatus {
     this.probes = []
     this.serverStep1Seen = false
     const code = event ? event.code : null
-    if (code != null && code in TERMINAL_CLOSE_CODES) {
-      this.deny(TERMINAL_CLOSE_CODES[code])
+    if (code != null && this.finalCodes.has(code)) {
+      // A final code this page has no words for reads as "no access".
+      this.deny(this.reasons.get(code) || 'forbidden')
       return
     }
     this.hadFailure = true
@@ -151,12 +173,9 @@ export class ConnectionStatus {
     if (!this.apiUrl || now - this.lastHttpCheck < 10000 || !navigator.onLine) return
     this.lastHttpCheck = now
     try {
-      const response = await fetch(this.apiUrl, {
-        credentials: 'same-origin',
-        headers: { Accept: 'application/json' },
-      })
-      const code = { 401: 4401, 403: 4403, 404: 4404 }[response.status]
-      if (code) this.deny(TERMINAL_CLOSE_CODES[code])
+      const response = await apiFetch(this.apiUrl)
+      const code = this.httpRefusals[response.status]
+      if (code) this.deny(this.reasons.get(code))
     } catch {
       // The server is unreachable: that is "offline", which the status already says.
     }

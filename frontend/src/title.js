@@ -1,12 +1,12 @@
 // The title lives in the Yjs doc (meta.title), so every editor sees renames
 // live; the server mirrors it into Document.title.
 
-const MAX_LENGTH = 200
 export const TITLE_ORIGIN = { name: 'title-input' }
 
-export function bindTitle({ input, ydoc, fallback, onTitle, onSubmit }) {
+// maxLength is the server's (config.titleMaxLength): what Document.title can hold.
+export function bindTitle({ input, ydoc, fallback, maxLength, onTitle, onSubmit }) {
   const meta = ydoc.getMap('meta')
-  input.maxLength = MAX_LENGTH
+  input.maxLength = maxLength
 
   const current = () => {
     const value = meta.get('title')
@@ -32,7 +32,7 @@ export function bindTitle({ input, ydoc, fallback, onTitle, onSubmit }) {
   const write = (value) => {
     // readOnly follows the role, which can change while the page is open.
     if (input.readOnly || meta.get('title') === value) return
-    ydoc.transact(() => meta.set('title', value.slice(0, MAX_LENGTH)), TITLE_ORIGIN)
+    ydoc.transact(() => meta.set('title', value.slice(0, maxLength)), TITLE_ORIGIN)
   }
 
   input.addEventListener('input', () => write(input.value))

@@ -14,7 +14,8 @@ from pycrdt import Doc, XmlElement, XmlFragment, XmlText
 from documents import export
 from documents.history import services as history
 from documents.models import Document, DocumentUpdate, Snapshot
-from documents.storage import server_edits, store
+from documents.realtime import messages
+from documents.storage import store
 from documents.tests.unit.test_export import BOLD, RICH_HTML, block, rich_body
 
 pytestmark = [pytest.mark.django_db]
@@ -270,7 +271,13 @@ def test_restore_is_announced_to_open_editors_only_after_commit(
     version = history.snapshot_create(document=document, user=personas["owner"], label="old")
     edit(document, lambda b: block(b, "paragraph", "new"))
     announced: list[tuple[Any, int, bytes]] = []
-    monkeypatch.setattr(server_edits, "announce", lambda *args: announced.append(args))
+    monkeypatch.setattr(
+        messages,
+        "announce",
+        lambda document_id, message: announced.append(
+            (document_id, message["seq"], message["update"])
+        ),
+    )
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         restored = history.snapshot_restore(

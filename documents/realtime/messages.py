@@ -1,0 +1,136 @@
+"""The channel-layer vocabulary: every message a room or a view sends to a document's group.
+
+Rooms (one per process with the document open) receive these on their own
+channel and dispatch on `type`. Nothing a client sends is ever forwarded here
+as is: each message is built by one of the constructors below.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypedDict
+from uuid import UUID
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+
+class DocumentUpdate(TypedDict, total=False):
+    """A committed update; `origin` is absent when a view (not a room) committed it."""
+
+    type: Literal["document.update"]
+    origin: str
+    seq: int
+    update: bytes
+
+
+class DocumentAccess(TypedDict):
+    """A user's role changed; None means their access was removed."""
+
+    type: Literal["document.access"]
+    user_id: int
+    role: str | None
+
+
+class DocumentDeleted(TypedDict):
+    type: Literal["document.deleted"]
+
+
+class RoomHello(TypedDict):
+    """A room opened (or met a peer it did not know): peers answer with their users' states."""
+
+    type: Literal["room.hello"]
+    origin: str
+
+
+class RoomBye(TypedDict):
+    """A room closed: peers drop its users at once."""
+
+    type: Literal["room.bye"]
+    origin: str
+
+
+class RoomHeartbeat(TypedDict):
+    """A room is alive and has delivered up to `last_seq`."""
+
+    type: Literal["room.heartbeat"]
+    origin: str
+    last_seq: int
+
+
+class PresenceUpdate(TypedDict):
+    """Awareness entries that changed, stamped by the sending process."""
+
+    type: Literal["presence.update"]
+    origin: str
+    payload: bytes
+
+
+class PresenceStates(TypedDict):
+    """Every state a process holds for its own editors, in answer to a hello."""
+
+    type: Literal["presence.states"]
+    origin: str
+    payload: bytes
+
+
+Message = (
+    DocumentUpdate
+    | DocumentAccess
+    | DocumentDeleted
+    | RoomHello
+    | RoomBye
+    | RoomHeartbeat
+    | PresenceUpdate
+    | PresenceStates
+)
+
+
+def group_name(document_id: UUID) -> str:
+    """The Channels group of every process with the document open."""
+    return f"document.{document_id.hex}"
+
+
+def document_update(seq: int, update: bytes, origin: str | None = None) -> DocumentUpdate:
+    message: DocumentUpdate = {"type": "document.update", "seq": seq, "update": update}
+    if origin is not None:
+        message["origin"] = origin
+    return message
+
+
+def document_access(user_id: int, role: str | None) -> DocumentAccess:
+    return {"type": "document.access", "user_id": user_id, "role": role}
+
+
+def document_deleted() -> DocumentDeleted:
+    return {"type": "document.deleted"}
+
+
+def room_hello(origin: str) -> RoomHello:
+    return {"type": "room.hello", "origin": origin}
+
+
+def room_bye(origin: str) -> RoomBye:
+    return {"type": "room.bye", "origin": origin}
+
+
+def room_heartbeat(origin: str, last_seq: int) -> RoomHeartbeat:
+    return {"type": "room.heartbeat", "origin": origin, "last_seq": last_seq}
+
+
+def presence_update(origin: str, payload: bytes) -> PresenceUpdate:
+    return {"type": "presence.update", "origin": origin, "payload": payload}
+
+
+def presence_states(origin: str, payload: bytes) -> PresenceStates:
+    return {"type": "presence.states", "origin": origin, "payload": payload}
+
+
+def announce(document_id: UUID, message: Message) -> None:
+    """Send a message to the document's group from sync code (views, services).
+
+    Call it from `transaction.on_commit`: a message about a change that then
+    rolled back would mislead every open editor.
+    """
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(group_name(document_id), dict(message))
