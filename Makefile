@@ -1,11 +1,12 @@
 # `make run` serves the app on the embedded default (SQLite, in-memory layer);
-# `make test` runs every check and test on PostgreSQL and Redis.
+# `make test` runs every check and test on PostgreSQL and Redis (what CI runs);
+# `make test-fast` only the unit, consumer and web tests, without browsers.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install frontend yclients lint bench
+.PHONY: run test test-fast install frontend yclients lint bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +19,8 @@ install: $(STAMP)
 frontend/node_modules/.package-lock.json: frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund
 
+# The editor bundle, built into the documents app (documents/static/editor/),
+# where Django's staticfiles finds it and the wheel packs it.
 frontend: frontend/node_modules/.package-lock.json
 	cd frontend && npm run build
 
@@ -37,6 +40,11 @@ lint: install
 
 test: install frontend yclients lint
 	$(BIN)/python -m devtools.services -- $(BIN)/pytest
+
+# No browsers, no live servers: for the edit-test loop, not a substitute for `make test`.
+test-fast: install yclients
+	$(BIN)/python -m devtools.services -- $(BIN)/pytest \
+		documents/tests/unit documents/tests/consumer documents/tests/web
 
 bench: install yclients
 	$(BIN)/python bench/run.py

@@ -1,18 +1,9 @@
 #!/usr/bin/env python
-"""Django's command-line utility."""
+"""Django's command-line utility; the installed package has the same as `collab-editor`."""
 
 from __future__ import annotations
 
-import os
-import sys
-
-
-def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "editor_project.settings")
-    from django.core.management import execute_from_command_line
-
-    execute_from_command_line(sys.argv)
-
+from editor_project.cli import main
 
 if __name__ == "__main__":
     main()

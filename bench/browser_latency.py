@@ -16,7 +16,7 @@ both, and presses keys in A one at a time. For each key:
 Both pages stamp with performance.timeOrigin + performance.now(): one browser process, one
 machine clock, so the two pages' stamps are directly comparable at sub-millisecond resolution.
 The services are those of bench/run.py (BENCH_PG_HOST, BENCH_PG_PORT, BENCH_PG_USER,
-BENCH_REDIS_URL), and this script reuses its helpers in bench/services.py. It needs frontend/dist
+BENCH_REDIS_URL), and this script reuses its helpers in bench/services.py. It needs documents/static/editor
 (`npm run build`).
 """
 
@@ -208,8 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval-ms", type=float, default=100, help="time between keys")
     parser.add_argument("--keep", action="store_true", help="keep the database and the log")
     args = parser.parse_args(argv)
-    if not (ROOT / "frontend" / "dist" / "editor" / "editor.js").is_file():
-        parser.error("frontend/dist is missing: run `cd frontend && npm run build`")
+    if not (ROOT / "documents" / "static" / "editor" / "editor.js").is_file():
+        parser.error("the editor bundle is missing: run `make frontend`")
 
     run_id = uuid.uuid4().hex[:8]
     db_name = f"bench_lat_{run_id}"

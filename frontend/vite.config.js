@@ -1,12 +1,14 @@
-// Builds the editor into dist/editor/ with stable names: Django's staticfiles
-// serves dist/ (see STATICFILES_DIRS) and templates refer to
-// {% static 'editor/editor.js' %} and {% static 'editor/editor.css' %}.
+// Builds the editor into documents/static/editor/ with stable names, so the
+// bundle is part of the documents app: Django's app-directories finder serves it,
+// the wheel ships it, and templates refer to {% static 'editor/editor.js' %}
+// and {% static 'editor/editor.css' %}. Only that folder is emptied on a build
+// (documents/static/documents/ holds hand-written files).
 import { defineConfig } from 'vite'
 
 export default defineConfig({
   publicDir: false,
   build: {
-    outDir: 'dist',
+    outDir: '../documents/static/editor',
     emptyOutDir: true,
     target: 'es2022',
     sourcemap: true,
@@ -16,9 +18,9 @@ export default defineConfig({
     rolldownOptions: {
       input: { editor: 'src/main.js' },
       output: {
-        entryFileNames: 'editor/[name].js',
-        chunkFileNames: 'editor/[name].js',
-        assetFileNames: 'editor/[name][extname]',
+        entryFileNames: '[name].js',
+        chunkFileNames: '[name].js',
+        assetFileNames: '[name][extname]',
       },
     },
   },
