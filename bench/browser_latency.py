@@ -16,8 +16,8 @@ both, and presses keys in A one at a time. For each key:
 Both pages stamp with performance.timeOrigin + performance.now(): one browser process, one
 machine clock, so the two pages' stamps are directly comparable at sub-millisecond resolution.
 The services are those of bench/run.py (BENCH_PG_HOST, BENCH_PG_PORT, BENCH_PG_USER,
-BENCH_REDIS_URL), and this script reuses its helpers in bench/services.py. It needs documents/static/editor
-(`npm run build`).
+BENCH_REDIS_URL), and this script reuses its helpers in bench/services.py. It needs the editor
+bundle in documents/static/editor (`make frontend`).
 """
 
 from __future__ import annotations

@@ -33,13 +33,14 @@ class Bench:
     args: argparse.Namespace
     servers: list[Server] = field(default_factory=list)
     node_processes: list[subprocess.Popen[str]] = field(default_factory=list)
+    redis_url: str = REDIS_URL  # the fault suite points its servers at its own Redis
 
     @property
     def prefix(self) -> str:
         return f"bench{self.run_id}"
 
     def server(self, name: str, **collab: float) -> Server:
-        env = server_environment(self.db_url, REDIS_URL, self.prefix, **collab)
+        env = server_environment(self.db_url, self.redis_url, self.prefix, **collab)
         env["LOG_LEVEL"] = "INFO"
         profile = self.tmp / f"server-{name}.prof" if self.args.profile else None
         server = Server(env, self.tmp / f"server-{name}.log", profile)

@@ -123,7 +123,7 @@ class Server(ChildServer):
         }
 
 
-def setup_django(db_url: str, prefix: str) -> None:
+def setup_django(db_url: str, prefix: str, redis_url: str = REDIS_URL) -> None:
     """Point this process at the run's database and Redis prefix, migrate, load Django.
 
     Settings read the environment at import, so it is set before Django loads.
@@ -131,7 +131,7 @@ def setup_django(db_url: str, prefix: str) -> None:
     os.environ.update(
         {
             "DATABASE_URL": db_url,
-            "REDIS_URL": REDIS_URL,
+            "REDIS_URL": redis_url,
             "CHANNEL_LAYER_PREFIX": prefix,
             "DEBUG": "true",
             "ALLOWED_HOSTS": "127.0.0.1",

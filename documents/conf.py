@@ -15,6 +15,10 @@ DEFAULTS: dict[str, Any] = {
     # burst x2. Stock clients echo the states they receive, about 20 a second in a
     # busy document, on top of their own caret moves.
     "MAX_AWARENESS_PER_SECOND": 100,
+    # Sustained sync step 1 messages per second per connection, burst x2. Each one
+    # makes the server encode what the client lacks; stock clients send one per
+    # connect, and the editor's save-status probe at most about three a second.
+    "MAX_SYNC_STEP1_PER_SECOND": 5,
     # Open sockets per document, summed over every server process.
     "MAX_CONNECTIONS_PER_DOCUMENT": 200,
     # Encoded size of a document (snapshot plus log) past which updates are refused.
@@ -33,6 +37,13 @@ DEFAULTS: dict[str, Any] = {
     "AWARENESS_FLUSH_SECONDS": 0.05,
     # A room with no local connections is kept warm this long before closing.
     "ROOM_IDLE_SECONDS": 5.0,
+    # An update that builds on content the server lacks (a reconnecting
+    # editor's new edits, sent before its offline ones) waits this long for it;
+    # then its socket is closed with 4422.
+    "STASH_SECONDS": 5.0,
+    # While the database cannot be reached, a group commit is retried (with
+    # backoff) for this long before its sockets are closed to re-send later.
+    "COMMIT_RETRY_SECONDS": 10.0,
 }
 
 

@@ -61,11 +61,25 @@ class DocumentUpdate(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the update turned out not to apply to the content before it:
+    # kept for inspection, skipped by loads and never folded into a snapshot.
+    # The database default lets processes that predate the column keep
+    # appending during a rolling deploy.
+    quarantined = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["document", "seq"], name="update_seq_unique_per_document"
+            )
+        ]
+        # Quarantined rows are rare: a partial index keeps counting and listing
+        # them cheap without growing with the log.
+        indexes = [
+            models.Index(
+                fields=["document", "seq"],
+                name="update_quarantined",
+                condition=Q(quarantined=True),
             )
         ]
 

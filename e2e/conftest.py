@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Error, Page
 
+from devtools.child_server import ChildServer
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from documents.tests.support.sessions import password_hash, session_cookie
 
@@ -149,6 +150,21 @@ def _watch(peer: Peer) -> None:
 
     peer.page.on("console", on_console)
     peer.page.on("pageerror", lambda exc: peer.errors.append(f"pageerror: {exc}"))
+
+
+@pytest.fixture
+def server_settings() -> dict[str, int | float]:
+    """`documents.conf` overrides for this test's server (small limits, say).
+    A test module overrides this fixture, or a test parametrizes it."""
+    return {}
+
+
+@pytest.fixture
+def daphne_server(
+    server_factory: Callable[..., ChildServer], server_settings: dict[str, int | float]
+) -> ChildServer:
+    """The root conftest's one real Daphne server, started with `server_settings`."""
+    return server_factory(**server_settings)
 
 
 @pytest.fixture

@@ -5,6 +5,11 @@ database answers a query and a message makes a round trip through the channel
 layer (Redis in production), the two things an editor's socket depends on;
 503 otherwise, naming the failing part but not the error's text. It needs no
 login and reveals nothing about documents.
+
+It also counts the quarantined updates (stored updates that could not be
+applied, skipped by every load; see documents/storage/store.py) so that
+monitoring notices them. They do not make the process unhealthy: the
+documents still load. The count is null when the database cannot say.
 """
 
 from __future__ import annotations
@@ -29,6 +34,23 @@ def _query_database() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
+
+
+def _count_quarantined() -> int:
+    # Served by a partial index over the quarantined rows alone.
+    from documents.models import DocumentUpdate
+
+    return DocumentUpdate.objects.filter(quarantined=True).count()
+
+
+async def _quarantined_updates() -> int | None:
+    try:
+        return await asyncio.wait_for(
+            database_sync_to_async(_count_quarantined)(), CHECK_TIMEOUT_SECONDS
+        )
+    except Exception as exc:
+        logger.warning("health check could not count quarantined updates: %r", exc)
+        return None
 
 
 async def _round_trip_channel_layer() -> None:
@@ -57,6 +79,8 @@ async def healthz(request: HttpRequest) -> JsonResponse:
         "channel_layer": await _check("channel_layer", _round_trip_channel_layer),
     }
     healthy = all(state == "ok" for state in checks.values())
+    quarantined = await _quarantined_updates() if checks["database"] == "ok" else None
     return JsonResponse(
-        {"status": "ok" if healthy else "failing", **checks}, status=200 if healthy else 503
+        {"status": "ok" if healthy else "failing", **checks, "quarantined_updates": quarantined},
+        status=200 if healthy else 503,
     )

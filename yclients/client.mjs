@@ -4,6 +4,8 @@
 //
 // Commands: {"op":"insert","text":"..","index":N?}  {"op":"delete","index":N,"length":N}
 //           {"op":"get"}  {"op":"awareness","state":{..}}  {"op":"peers"}  {"op":"exit"}
+//           {"op":"disconnect"}  {"op":"connect"}  (the provider's own, goodbye included)
+//           {"op":"drop"}  (the socket dies with no goodbye and no reconnect until "connect")
 // Events:   {"event":"status"|"synced"|"close"|"text"|"peers"|"awareness", ...}
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
@@ -66,6 +68,17 @@ rl.on('line', (line) => {
       emit({ event: 'peers', peers, clientId: doc.clientID })
       break
     }
+    case 'disconnect':
+      provider.disconnect()
+      break
+    case 'drop':
+      // As when the network goes: no close frame, no awareness goodbye.
+      provider.shouldConnect = false
+      if (provider.ws) provider.ws.terminate()
+      break
+    case 'connect':
+      provider.connect()
+      break
     case 'exit':
       provider.destroy()
       setTimeout(() => process.exit(0), 50)

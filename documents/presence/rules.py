@@ -13,6 +13,25 @@ channel name). The rules:
 - The `user` field is always the server's identity of the owner.
 - A departure leaves a tombstone one clock past the last state, so a stale
   re-send arriving later cannot bring the caret back.
+
+Reconnects need two exceptions, because y-protocols' `applyAwarenessUpdate`
+takes a state only with a clock above the one it last saw, and a stock
+y-websocket client that loses its socket drops everyone's state but keeps
+their clocks:
+
+- A reconnecting client re-announces itself with the clock it had, which
+  its tombstone (or its old, not yet closed socket) already passed. The same
+  user, on a connection that holds no other live state, may take the id
+  back; the server re-stamps it one past what it held, above anything any
+  client saw, and everyone (its owner included) takes that clock.
+- The reconnecting client ignores everyone else's state at the clocks it saw
+  before it dropped. `restamp_local` moves each live local state one clock
+  on, to be sent to every local editor; owners adopt the new clock as theirs.
+
+A re-stamped state is marked until its owner echoes it back at that clock
+(stock clients re-send what they receive). Until then an owner's change at
+the same clock crossed the re-stamp in flight and is taken, one clock on
+again, rather than lost.
 """
 
 from __future__ import annotations
@@ -22,7 +41,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from documents.realtime.protocol import AwarenessEntry
+from documents.realtime.protocol import MAX_AWARENESS_CLOCK, AwarenessEntry
 
 TOMBSTONE_SECONDS = 60.0  # longer than any re-send of an old state takes to arrive
 
@@ -34,6 +53,7 @@ class _Held:
     owner: object
     user_id: Any
     since: float
+    restamped: bool = False  # the server moved the clock; the owner has not echoed it yet
 
 
 def _user_id(state: Any, user: dict[str, Any] | None) -> Any:
@@ -51,42 +71,110 @@ class Presence:
         self._clock = clock
 
     def apply(
-        self, owner: object, entries: Iterable[AwarenessEntry], user: dict[str, Any] | None
+        self,
+        owner: object,
+        entries: Iterable[AwarenessEntry],
+        user: dict[str, Any] | None,
+        rejoined: list[int] | None = None,
     ) -> list[AwarenessEntry]:
         """Take the owner's entries; return those that changed anything.
 
         `user` is the identity to stamp on local states; None for entries
-        relayed by another process, which stamped them already.
+        relayed by another process, which stamped them already. The ids a
+        reconnecting connection took back are appended to `rejoined`.
         """
         changed = []
         now = self._clock()
+        fresh: bool | None = None  # whether the owner holds no live state: asked once, lazily
         for entry in entries:
             state = entry.state
             if state is not None and not isinstance(state, dict):
                 continue  # y-protocols states are objects or null
+            if entry.clock > MAX_AWARENESS_CLOCK:
+                continue  # its removal (clock + 1) could not be written: it would never leave
             claimant = _user_id(state, user)
-            held = self._states.get(entry.client_id)
-            if held is not None:
-                if held.owner != owner and (claimant is None or claimant != held.user_id):
-                    continue  # someone else's client id
-                newer = entry.clock > held.clock
-                removes = entry.clock == held.clock and state is None and held.state is not None
-                if not (newer or removes):
-                    continue  # an old state coming round again
-            elif state is None:
-                continue  # the removal of a state we never had
             if state is not None and user is not None:
                 state = {**state, "user": user}
-            self._states[entry.client_id] = _Held(entry.clock, state, owner, claimant, now)
-            changed.append(AwarenessEntry(entry.client_id, entry.clock, state))
+            clock = entry.clock
+            restamped = False
+            held = self._states.get(entry.client_id)
+            if held is not None:
+                mine = held.owner == owner
+                if not mine and (claimant is None or claimant != held.user_id):
+                    continue  # someone else's client id
+                newer = clock > held.clock
+                removes = clock == held.clock and state is None and held.state is not None
+                if not mine and state is not None and user is not None:
+                    # Another connection of the same user: a reconnect, if it
+                    # holds no live state of its own; otherwise its echo.
+                    if fresh is None:
+                        fresh = not self._holds_live(owner)
+                    if fresh:
+                        if rejoined is not None:
+                            rejoined.append(entry.client_id)
+                        if not newer:
+                            clock, restamped = held.clock + 1, True
+                    elif not newer:
+                        continue  # a stale echo from another of the user's editors
+                elif mine and held.restamped and clock == held.clock and state is not None:
+                    if state == held.state:
+                        held.restamped = False  # the owner has our clock now
+                        continue
+                    clock, restamped = held.clock + 1, True  # its change crossed our re-stamp
+                elif not (newer or removes):
+                    continue  # an old state coming round again
+                if claimant is None:
+                    claimant = held.user_id  # a relayed removal names no user
+            elif state is None:
+                continue  # the removal of a state we never had
+            self._states[entry.client_id] = _Held(clock, state, owner, claimant, now, restamped)
+            changed.append(AwarenessEntry(entry.client_id, clock, state))
         return changed
 
-    def is_news(self, client_id: int, clock: int, is_removal: bool) -> bool:
-        """Whether an entry could change anything; False for an old state coming round."""
+    def _holds_live(self, owner: object) -> bool:
+        return any(h.owner == owner and h.state is not None for h in self._states.values())
+
+    def is_news(
+        self,
+        client_id: int,
+        clock: int,
+        is_removal: bool,
+        owner: object = None,
+        user_id: Any = None,
+    ) -> bool:
+        """Whether an entry could change anything; False for an old state coming round.
+
+        With the sending `owner` (and its user's id, for a local connection)
+        the answer also covers the exceptions `apply` makes for reconnects.
+        """
         held = self._states.get(client_id)
         if held is None or clock > held.clock:
             return True
-        return clock == held.clock and is_removal and held.state is not None
+        if clock == held.clock and is_removal and held.state is not None:
+            return True
+        if is_removal or owner is None:
+            return False
+        if held.owner == owner:
+            return held.restamped and clock == held.clock
+        return user_id is not None and user_id == held.user_id
+
+    def restamp_local(self, exclude: object = None) -> list[AwarenessEntry]:
+        """Move every live state of a local connection one clock on; return them.
+
+        For an editor that reconnected, which ignores the clocks it saw
+        before. The owners must get them too, so that their next change is
+        newer than the server's clock.
+        """
+        out = []
+        for client_id, held in self._states.items():
+            if held.state is None or isinstance(held.owner, str) or held.owner == exclude:
+                continue
+            if held.clock >= MAX_AWARENESS_CLOCK:
+                continue
+            held.clock += 1
+            held.restamped = True
+            out.append(AwarenessEntry(client_id, held.clock, held.state))
+        return out
 
     def remove_owner(self, owner: object, *, tombstone: bool = True) -> list[AwarenessEntry]:
         """Forget every state the owner holds; return the removals to announce.

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 from uuid import UUID
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import DatabaseError
 
 from documents import conf
 from documents.identity import identity
@@ -18,13 +21,25 @@ from documents.realtime import protocol
 from documents.realtime.close_codes import CloseCode
 from documents.realtime.rate_limit import TokenBucket
 from documents.realtime.registry import RoomRegistry, registry
-from documents.realtime.room import DocumentTooLarge, InvalidUpdate, Room
+from documents.realtime.room import DocumentTooLarge, InvalidUpdate, OutOfSync, Room
 from documents.storage import store
 
 logger = logging.getLogger(__name__)
 
 MAX_IN_FLIGHT = 256  # updates from one socket queued for commit before it must wait
 REJECT_DRAIN_SECONDS = 5.0  # how long a closing socket waits for its accepted updates to commit
+# RFC 6455: a close frame's payload is at most 125 bytes, two of them the code.
+MAX_REASON_BYTES = 123
+
+
+def close_reason(reason: str) -> str:
+    """`reason` as a close frame can carry it: valid UTF-8, at most 123 bytes.
+
+    Reasons quote client input (a decoder's complaint about a frame); a lone
+    surrogate in one would make the close itself raise.
+    """
+    encoded = reason.encode("utf-8", errors="replace")[:MAX_REASON_BYTES]
+    return encoded.decode("utf-8", errors="ignore")  # drops a character cut in half
 
 
 class DocumentConsumer(AsyncWebsocketConsumer):
@@ -42,8 +57,33 @@ class DocumentConsumer(AsyncWebsocketConsumer):
         # Awareness costs a parse and a relay to everyone; a flood of it would
         # cost every editor of the document, so it is metered too.
         self._awareness = TokenBucket(conf.get("MAX_AWARENESS_PER_SECOND"))
+        self._step1 = TokenBucket(conf.get("MAX_SYNC_STEP1_PER_SECOND"))
         self._in_flight: set[asyncio.Future[int]] = set()
         self._closing = False
+        self._closer: asyncio.Task[None] | None = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Channels' ASGI loop without a channel-layer channel of the socket's own.
+
+        Channels gives each consumer a channel and waits on it beside the
+        socket. Nothing is ever sent to it here (rooms listen on their own),
+        and an error from it (Redis restarting) ended the socket with 1011
+        without `disconnect`, leaving it counted in its room for good. However
+        the loop ends, the socket leaves its room.
+        """
+        self.scope = scope
+        self.channel_layer = None
+        self.channel_name = ""
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass  # websocket_disconnect ran `disconnect` already
+        finally:
+            # Shielded: a consumer cancelled on shutdown still leaves its room.
+            # 1006: the socket ended without a close we saw.
+            await asyncio.shield(self.disconnect(1006))
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Hand frames straight to their handler.
@@ -65,7 +105,12 @@ class DocumentConsumer(AsyncWebsocketConsumer):
         if not user.is_authenticated:
             return await self._refuse(CloseCode.NOT_AUTHENTICATED, "log in to open documents")
         document_id = UUID(self.scope["url_route"]["kwargs"]["document_id"])
-        document, role = await database_sync_to_async(document_role)(user, document_id)
+        try:
+            document, role = await database_sync_to_async(document_role)(user, document_id)
+        except DatabaseError:
+            logger.warning("document=%s: no database to check access", document_id, exc_info=True)
+            await self.accept()
+            return await self._close(CloseCode.SERVER_ERROR, "server busy, try again")
         if document is None:
             return await self._refuse(CloseCode.NOT_FOUND, "no such document")
         if role is None:
@@ -77,9 +122,14 @@ class DocumentConsumer(AsyncWebsocketConsumer):
         await self.accept()
         try:
             self.room = await self.rooms.join(document_id, self)
-        except store.LoadError:
+        except Exception:
+            # Unreadable data, or a database or Redis that is away: either way
+            # a later attempt may succeed, and the client keeps its edits.
             logger.exception("document=%s could not be loaded", document_id)
-            await self.close(int(CloseCode.SERVER_ERROR), "document could not be loaded")
+            room = self.rooms.rooms.get(document_id)
+            if room is not None and self in room.connections:
+                await room.leave(self)  # the greeting failed after the room counted us
+            await self._close(CloseCode.SERVER_ERROR, "document could not be loaded right now")
 
     async def _refuse(self, code: CloseCode, reason: str) -> None:
         # A close before accept reaches the browser as a bare HTTP 403; accept
@@ -88,14 +138,36 @@ class DocumentConsumer(AsyncWebsocketConsumer):
         await self.accept()
         self._closing = True
         await self.send(bytes_data=protocol.encode_permission_denied(reason))
-        await self.close(int(code), reason)
+        await self._close(code, reason)
+
+    async def _close(self, code: int, reason: str) -> None:
+        """Close with a code and reason Autobahn accepts; a failure is logged, never raised."""
+        self._closing = True
+        try:
+            await self.close(int(code), close_reason(reason))
+        except Exception:
+            logger.exception("could not close socket code=%d path=%s", code, self.scope["path"])
+            with contextlib.suppress(Exception):
+                await self.close()  # plain 1000: still better than a socket left open
+
+    async def _leave_room(self) -> None:
+        """Give up this socket's place in its room, once; `disconnect` then finds none."""
+        if self.room is not None:
+            room, self.room = self.room, None
+            try:
+                await room.leave(self)
+            except Exception:
+                logger.exception("socket path=%s left its room uncleanly", self.scope["path"])
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Decode one frame and hand it to the room; bad input closes this socket only."""
-        if self.room is None or self._closing:
+        if self._closing:
             return  # frames already in flight when we decided to close
         if bytes_data is None:
+            # Whoever sends it, in whatever role: not the protocol.
             return await self._reject(CloseCode.UNSUPPORTED_DATA, "binary frames only")
+        if self.room is None:
+            return
         if len(bytes_data) > conf.get("MAX_FRAME_BYTES"):
             return await self._reject(CloseCode.TOO_LARGE, "frame too large")
         try:
@@ -103,6 +175,10 @@ class DocumentConsumer(AsyncWebsocketConsumer):
             await self._dispatch(message)
         except protocol.ProtocolError as exc:
             await self._reject(CloseCode.BAD_FRAME, f"bad frame: {exc}")
+        except OutOfSync as exc:
+            # Our step 2 would claim its waiting updates are saved; a reconnect
+            # starts the sync over, and the client resends what we lack.
+            await self._reject(CloseCode.OUT_OF_SYNC, f"out of sync: {exc}")
         except InvalidUpdate as exc:
             await self._reject(CloseCode.INVALID_UPDATE, f"invalid update: {exc}")
         except DocumentTooLarge as exc:
@@ -112,6 +188,9 @@ class DocumentConsumer(AsyncWebsocketConsumer):
         room = self.room
         assert room is not None
         if isinstance(message, protocol.SyncStep1):
+            if not self._step1.take():
+                await self._reject(CloseCode.RATE_LIMITED, "too many sync requests per second")
+                return
             if self._in_flight:
                 # Our step 2 doubles as an acknowledgement: everything this
                 # socket sent before its step 1 is committed when it arrives.
@@ -147,42 +226,85 @@ class DocumentConsumer(AsyncWebsocketConsumer):
         self._in_flight.discard(future)
         if future.cancelled() or future.exception() is None:
             return
+        if self._closing:
+            return  # already on its way out: its client re-sends on reconnect
+        # Decided here, not in the task: the socket's next frames build on the
+        # update that was lost, and judged as such (a final 44xx) they would
+        # stop the client for good, its edits with it.
+        self._closing = True
         logger.error("update from user=%s not saved: %r", self.user_id, future.exception())
-        # The editor still holds the edit and resends it when it reconnects.
+        # Silence would acknowledge it. A real close with a code the stock
+        # provider retries makes it reconnect, and its sync step 2 then
+        # carries every edit the database does not have.
         self._closer = asyncio.ensure_future(
-            self._reject(CloseCode.SERVER_ERROR, "update could not be saved")
+            self._shut(CloseCode.SERVER_ERROR, "update could not be saved, reconnect")
         )
+        self._closer.add_done_callback(self._closer_done)
+
+    def _closer_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            logger.error(
+                "closing socket path=%s after a failed commit failed",
+                self.scope["path"],
+                exc_info=task.exception(),
+            )
 
     async def _reject(self, code: CloseCode, reason: str) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        await self._shut(code, reason)
+
+    async def _shut(self, code: CloseCode, reason: str) -> None:
+        """Close a socket already marked closing (its frames are dropped from now on)."""
         logger.warning(
             "closing socket code=%d user=%s path=%s: %s",
             code,
             self.user_id,
             self.scope["path"],
-            reason,
+            close_reason(reason),
         )
-        if self._closing:
-            return
-        self._closing = True
-        if self._in_flight:
-            # What this socket sent before the bad frame was accepted: let it
-            # reach the database first, so the close code marks where it stands.
-            await asyncio.wait(set(self._in_flight), timeout=REJECT_DRAIN_SECONDS)
-        await self.close(int(code), reason[:120])
+        try:
+            if self._in_flight:
+                # What this socket sent before the bad frame was accepted: let it
+                # reach the database first, so the close code marks where it stands.
+                await asyncio.wait(set(self._in_flight), timeout=REJECT_DRAIN_SECONDS)
+        finally:
+            # Not left to `disconnect`: a socket can end without one reaching
+            # us, and its place in the room must not outlive it.
+            await self._leave_room()
+        await self._close(code, reason)
 
     async def disconnect(self, code: int) -> None:
-        """Leave the room; peers learn at once that this editor is gone."""
-        if self.room is not None:
-            room, self.room = self.room, None
+        """Leave the room; peers learn at once that this editor is gone.
+
+        Safe to call more than once, and also when the socket never got as
+        far as holding its room (a join that failed after the room counted it).
+        """
+        room, self.room = self.room, None
+        room = room or self.rooms.holding(self)
+        if room is None:
+            return
+        try:
             await room.leave(self)
+        except Exception:
+            # It is out of the room's count already (the first thing leave does).
+            logger.exception("socket path=%s left its room uncleanly", self.scope["path"])
 
     async def send_frame(self, frame: bytes) -> None:
         """Called by the room to deliver a frame to this editor."""
         await self.send(bytes_data=frame)
 
+    async def reject(self, code: int, reason: str) -> None:
+        """Called by the room to refuse what this editor sent: close with `code`."""
+        await self._reject(CloseCode(code), reason)
+
     async def end(self, code: int, reason: str) -> None:
-        """Called by the room when access changed: say why, then close."""
+        """Called by the room (which has let us go) when access changed: say why, then close."""
         self.room = None
         self._closing = True
-        await self.send(bytes_data=protocol.encode_permission_denied(reason))
-        await self.close(int(code), reason)
+        try:
+            await self.send(bytes_data=protocol.encode_permission_denied(close_reason(reason)))
+        except Exception:
+            logger.debug("socket path=%s gone before its refusal", self.scope["path"])
+        await self._close(code, reason)

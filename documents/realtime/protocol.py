@@ -11,17 +11,48 @@ Byte arrays and strings are a varuint length followed by the bytes (strings are
 UTF-8). Decoding is strict: a truncated varuint, a length that runs past the
 frame, trailing bytes or an unknown type raise `ProtocolError`, because a frame
 we half-understand is a frame we must not act on.
+
+Decoding also bounds what a frame may cost before pycrdt sees it. pycrdt
+reserves memory for as many entries as a header claims: six bytes claiming
+2^27 clients in a state vector cost it 256 MB. So every count is checked
+against what the frame's remaining bytes could hold, and against a ceiling
+(`Limits`), and awareness entries are checked for what would break their
+re-encoding for others (see `check_awareness`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
 MAX_SAFE_INTEGER = 2**53 - 1  # lib0 varuints are JavaScript numbers
+
+# Above this an awareness clock is refused. A stock client adds one per change
+# from 0 (at 1,000 changes a second it would take 285,000 years to get here),
+# and the server adds a few of its own (a departure's tombstone, re-stamps), so
+# the headroom keeps every clock the server writes encodable.
+MAX_AWARENESS_CLOCK = MAX_SAFE_INTEGER - 2**20
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Ceilings on what one frame may claim, beyond what its bytes can hold.
+
+    Documents gain a client id per editing session, and a stock client's state
+    vector lists all of them, so the client ceilings are generous: they stop
+    absurd claims, while the byte bound stops cheap ones.
+    """
+
+    max_clients: int = 100_000  # state vector entries, update client groups, delete-set clients
+    max_awareness_entries: int = 10_000  # far above the connections a document allows
+    max_awareness_state_bytes: int = 32 * 1024  # one state's JSON; a caret is ~200 bytes
+
+
+DEFAULT_LIMITS = Limits()
 
 
 class MessageType(IntEnum):
@@ -149,6 +180,11 @@ class Reader:
         self.pos = stop
         return self.data[start:stop]
 
+    def skip(self, length: int) -> None:
+        if self.pos + length > len(self.data):
+            raise ProtocolError("length runs past the end of the frame")
+        self.pos += length
+
     def var_string(self) -> str:
         try:
             return self.var_bytes().decode("utf-8")
@@ -163,8 +199,12 @@ class Reader:
 # -- frames -------------------------------------------------------------------
 
 
-def decode(frame: bytes) -> Message:
-    """Decode one client frame into a message, or raise ProtocolError."""
+def decode(frame: bytes, limits: Limits = DEFAULT_LIMITS) -> Message:
+    """Decode one client frame into a message, or raise ProtocolError.
+
+    Sync bodies and awareness payloads are checked against `limits` too, so a
+    message returned from here is safe to hand to pycrdt and to the presence.
+    """
     reader = Reader(frame)
     kind = reader.var_uint()
     message: Message
@@ -191,7 +231,81 @@ def decode(frame: bytes) -> Message:
     else:
         raise ProtocolError(f"unknown message type {kind}")
     reader.done()
+    # The framing first, then what the body claims: a half-read frame has no body to judge.
+    if isinstance(message, SyncStep1):
+        check_state_vector(message.state_vector, limits.max_clients)
+    elif isinstance(message, SyncStep2 | SyncUpdate):
+        check_update_header(message.update, limits.max_clients)
+    elif isinstance(message, AwarenessMessage):
+        check_awareness(message.payload, limits)
     return message
+
+
+# -- bounds -------------------------------------------------------------------
+
+
+def _check_count(reader: Reader, what: str, min_entry_bytes: int, ceiling: int) -> int:
+    """Read a count whose entries follow; refuse one the rest of the frame cannot hold."""
+    count = reader.var_uint()
+    room = (len(reader.data) - reader.pos) // min_entry_bytes
+    if count > room:
+        raise ProtocolError(f"{what} claims {count} entries; the frame holds at most {room}")
+    if count > ceiling:
+        raise ProtocolError(f"{what} claims {count} entries; at most {ceiling} are accepted")
+    return count
+
+
+def check_state_vector(state_vector: bytes, max_clients: int) -> None:
+    """A sync step 1 body: a count, then (client, clock) varuint pairs.
+
+    Only the count is read: it is what pycrdt sizes its map by, and once it is
+    within the bytes, the rest costs pycrdt no more than the frame's size.
+    Each pair takes at least two bytes.
+    """
+    _check_count(Reader(state_vector), "state vector", 2, max_clients)
+
+
+def check_update_header(update: bytes, max_clients: int) -> None:
+    """A v1 update's first count: its client struct groups.
+
+    pycrdt sizes a map by it (2^26 claimed in a few bytes cost 128 MB). The
+    bound is kept loose on purpose, one byte per group where a real one takes
+    three: it is there to cap the cost, and pycrdt's own decoding still judges
+    a malformed update (4422, not 4400). The delete set's client count (a
+    client and a range count, two bytes at least) can only be reached without
+    decoding every struct when there are no groups, as in an update that only
+    deletes; pycrdt was measured not to reserve memory by that count, nor by
+    a group's struct count, so neither needs the struct walk it would take.
+    """
+    reader = Reader(update)
+    if _check_count(reader, "update", 1, max_clients) == 0:
+        _check_count(reader, "update delete set", 2, max_clients)
+
+
+def check_awareness(payload: bytes, limits: Limits = DEFAULT_LIMITS) -> None:
+    """An awareness update's structure, before any JSON is parsed.
+
+    Entries are (client, clock, JSON string), three bytes at least. A clock
+    past MAX_AWARENESS_CLOCK is refused rather than clamped: clamping would
+    leave the server and the state's owner disagreeing about the clock, and
+    no stock client gets anywhere near it. A state of absurd size is refused
+    too: it would be relayed to, and re-sent by, every editor.
+    """
+    reader = Reader(payload)
+    count = _check_count(reader, "awareness update", 3, limits.max_awareness_entries)
+    for _ in range(count):
+        reader.var_uint()
+        clock = reader.var_uint()
+        if clock > MAX_AWARENESS_CLOCK:
+            raise ProtocolError(f"awareness clock {clock} is too large")
+        length = reader.var_uint()
+        if length > limits.max_awareness_state_bytes:
+            raise ProtocolError(f"awareness state of {length} bytes is too large")
+        reader.skip(length)
+    reader.done()
+
+
+# -- encoding -----------------------------------------------------------------
 
 
 def encode_sync_step1(state_vector: bytes) -> bytes:
@@ -239,22 +353,93 @@ def decode_awareness(
         raw = reader.var_string()
         if is_news is not None and not is_news(client_id, clock, raw == "null"):
             continue
-        try:
-            state = json.loads(raw)
-        except ValueError:
-            raise ProtocolError("awareness state is not JSON") from None
-        entries.append(AwarenessEntry(client_id, clock, state))
+        entries.append(AwarenessEntry(client_id, clock, parse_state(raw)))
     reader.done()
     return entries
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ProtocolError(f"awareness state holds {name}, which is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        _refuse_constant(text)  # 1e999: Python reads infinity, and writes it back as Infinity
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def parse_state(raw: str) -> Any:
+    """One awareness state's JSON, as something that re-encodes for every client.
+
+    Python accepts NaN and Infinity, which JavaScript's JSON.parse does not:
+    refused, or every newcomer's greeting would fail in the browser. A lone
+    surrogate escape (a name cut in half mid-emoji) parses into a string that
+    cannot be written as UTF-8: replaced with U+FFFD rather than refused,
+    because well-formed JSON.stringify emits it for such strings and a 4400
+    would lock that editor out for good.
+    """
+    try:
+        state = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite)
+        if "\\u" in raw and _SURROGATE_ESCAPE.search(raw):
+            state = _without_lone_surrogates(state)
+    except (ValueError, RecursionError):
+        raise ProtocolError("awareness state is not JSON") from None
+    return state
+
+
+def _fix_text(text: str) -> str:
+    # json.loads joins escaped surrogate pairs, so any surrogate left is lone.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+    return text
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """A copy of a parsed JSON value whose strings are all valid UTF-8."""
+    if isinstance(value, str):
+        return _fix_text(value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_fix_text(k): _without_lone_surrogates(v) for k, v in value.items()}
+    return value
+
+
+def encode_state(state: Any) -> bytes | None:
+    """One state as lib0 writes it, or None when it cannot be written at all.
+
+    Never raises: one client's odd state must not stop everyone else's
+    greeting. A lone surrogate is written as its JSON escape, which
+    JavaScript reads back as the same string.
+    """
+    try:
+        text = json.dumps(state, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        try:
+            return write_var_string(text)
+        except UnicodeEncodeError:
+            return write_var_string(json.dumps(state, separators=(",", ":"), allow_nan=False))
+    except (TypeError, ValueError, RecursionError):
+        return None
+
+
 def encode_awareness_entries(entries: list[AwarenessEntry]) -> bytes:
-    """y-protocols `encodeAwarenessUpdate` for the given states."""
-    parts = [write_var_uint(len(entries))]
+    """y-protocols `encodeAwarenessUpdate` for the given states.
+
+    An entry whose state or clock cannot be written is left out rather than
+    raising (see `encode_state`).
+    """
+    parts = []
     for entry in entries:
-        parts.append(write_var_uint(entry.client_id))
-        parts.append(write_var_uint(entry.clock))
-        parts.append(
-            write_var_string(json.dumps(entry.state, separators=(",", ":"), ensure_ascii=False))
-        )
-    return b"".join(parts)
+        if not 0 <= entry.clock <= MAX_SAFE_INTEGER or not 0 <= entry.client_id <= MAX_SAFE_INTEGER:
+            continue
+        state = encode_state(entry.state)
+        if state is None:
+            continue
+        parts.append(write_var_uint(entry.client_id) + write_var_uint(entry.clock) + state)
+    return write_var_uint(len(parts)) + b"".join(parts)

@@ -40,6 +40,13 @@ class RoomRegistry:
         await room.join(conn)
         return room
 
+    def holding(self, conn: Connection) -> Room | None:
+        """The room `conn` is counted in, if any, e.g. after a join that failed half-way."""
+        for room in self.rooms.values():
+            if conn in room.connections:
+                return room
+        return None
+
     async def _room(self, document_id: UUID) -> Room:
         while True:
             closing = self._closing.get(document_id)

@@ -13,20 +13,24 @@ room reads the missing updates from the database before going on. Heartbeats
 carry each process's last sequence too, so a dropped final update is healed
 within a heartbeat.
 
-Heartbeats go to the whole group, so every process with the document open
-learns of every other within one beat. Updates and awareness then go straight
-to those peers' channels: a process alone with a document sends nothing to the
-channel layer per keystroke, and none receives its own messages back. A peer
-that opened the document a moment ago and was missed heals from the database
-on the next heartbeat.
+The channel-layer side (the room's channel and group membership, heartbeats,
+sends to the other processes, who-is-online, surviving a layer outage) is in
+`peers.py`: heartbeats go to the whole group, so every process with the
+document open learns of every other within one beat; updates and awareness
+then go straight to those peers' channels, so a process alone with a document
+sends nothing to the channel layer per keystroke. A peer that opened the
+document a moment ago and was missed, or a layer that failed for a while, heals
+from the database.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -35,17 +39,17 @@ from channels.layers import BaseChannelLayer
 from pycrdt import Doc, get_state
 
 from documents import conf
-from documents.presence import online as presence_registry
 from documents.presence.relay import AwarenessRelay
 from documents.realtime import messages, protocol
 from documents.realtime.close_codes import CloseCode
+from documents.realtime.peers import Peers
 from documents.realtime.title_mirror import TitleMirror
 from documents.realtime.writer import Writer
-from documents.storage import background, crdt, store
+from documents.storage import background, crdt, store, update_clocks
 
 logger = logging.getLogger(__name__)
 
-ONLINE_REFRESH_BEATS = 4  # who-is-online is renewed every few heartbeats (and on every change)
+STASH_MAX_UPDATES = 1000  # per socket, waiting for what they build on
 
 
 class Connection(Protocol):
@@ -58,9 +62,19 @@ class Connection(Protocol):
 
     async def end(self, code: int, reason: str) -> None: ...
 
+    async def reject(self, code: int, reason: str) -> None: ...
+
 
 class InvalidUpdate(ValueError):
-    """An update pycrdt cannot decode."""
+    """An update pycrdt cannot decode, or cannot apply to the document."""
+
+
+class MissingDependencies(InvalidUpdate):
+    """An update built on content that never arrived: nobody can apply it."""
+
+
+class OutOfSync(Exception):
+    """Answering now would acknowledge updates that still wait for what they build on."""
 
 
 class DocumentTooLarge(ValueError):
@@ -70,8 +84,10 @@ class DocumentTooLarge(ValueError):
 def validate_update(update: bytes) -> None:
     """Raise InvalidUpdate unless pycrdt can decode the whole update.
 
-    Decoding it for its state vector reads every struct and the delete set,
-    without building a throwaway Doc on every keystroke.
+    Decoding it for its state vector reads every struct and the delete set.
+    That is only the first check (a room then applies the update to its
+    shadow): it turns garbage away before it can damage the shadow and cost
+    a rebuild of it.
     """
     with crdt.failures_as(InvalidUpdate):
         get_state(update)
@@ -95,7 +111,12 @@ class _Behind:
     seq: int  # another process has delivered up to here
 
 
-_Event = _Committed | _Announced | _Behind
+@dataclass(frozen=True, slots=True)
+class _CatchUp:
+    """The channel layer failed for a while: anything may have been missed."""
+
+
+_Event = _Committed | _Announced | _Behind | _CatchUp
 
 
 class Room:
@@ -123,16 +144,36 @@ class Room:
         self._idle_handle: asyncio.TimerHandle | None = None
         self._title: TitleMirror | None = None
         self.closed = False
+        # An update is accepted only if it applies to the committed content
+        # plus the updates accepted before it. `doc` must hold committed
+        # content only (a newcomer's step 2 is made from it), so updates are
+        # tried on a shadow: `doc` plus `_pending`, the accepted updates not
+        # yet applied to `doc`, in submission order. None means "rebuild it
+        # before the next update": a failed apply can leave a Doc half-changed.
+        self._shadow: Doc[Any] | None = None
+        self._shadow_changes: list[bytes] = []  # what the shadow's last transaction did
+        self._pending: dict[int, bytes] = {}  # by a token of our own
+        self._committing: dict[int, int] = {}  # seq -> token, until `doc` has it
+        self._tokens = itertools.count()
+        # Updates that build on content not here yet, per socket, in order.
+        # A reconnecting editor sends edits typed since the server's step 1
+        # before its step 2 (the offline edits they build on): they wait here
+        # for it instead of being refused, which would lose them.
+        self._stashed: dict[Connection, list[bytes]] = {}
+        self._stash_timers: dict[Connection, asyncio.TimerHandle] = {}
+        self._retrying = False
+        self._stash_tasks: set[asyncio.Future[None]] = set()
+
+    @cached_property
+    def peers(self) -> Peers:
+        """The other processes with the document open, through the channel layer."""
+        return Peers(self.document_id, self.layer, self.awareness, self)
 
     # -- lifecycle ------------------------------------------------------------
 
     async def open(self) -> None:
         """Join the group, then load: nothing committed in between can be missed."""
-        # The default prefix matters: channels_redis serves every process-local
-        # channel from one shared list, named after that prefix.
-        self.channel = self.awareness.channel = await self.layer.new_channel()
-        await self.layer.group_add(self.group, self.channel)
-        self._tasks.append(asyncio.create_task(self._listen()))
+        self.channel = self.awareness.channel = await self.peers.join()
         try:
             loaded = await background.run(store.load_doc, self.document_id)
         except BaseException:
@@ -147,8 +188,7 @@ class Room:
             self.writer.compact_soon(self.document_id)
         self._title = TitleMirror(self.document_id, self.doc)
         self._tasks.append(asyncio.create_task(self._run()))
-        self._tasks.append(asyncio.create_task(self._heartbeat()))
-        await self._group_send(messages.room_hello(self.channel))
+        await self.peers.start()
 
     async def close(self) -> None:
         """Leave the group and stop; peers elsewhere drop this process's users."""
@@ -163,13 +203,7 @@ class Room:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self.channel:
-            try:
-                await presence_registry.withdraw(self.document_id, self.channel)
-                await self._group_send(messages.room_bye(self.channel))
-                await self.layer.group_discard(self.group, self.channel)
-            except Exception:
-                logger.warning("room %s left its group uncleanly", self.document_id, exc_info=True)
+        await self.peers.close()
 
     async def join(self, conn: Connection) -> None:
         """Greet a new editor: our state vector, then everyone's awareness."""
@@ -187,6 +221,7 @@ class Room:
     async def leave(self, conn: Connection) -> None:
         """Tell everyone at once that the editor's carets are gone."""
         self.connections.discard(conn)
+        self._drop_stash(conn)
         await self.awareness.left(conn)
         await self._publish_online()
         if not self.connections and not self.closed:
@@ -198,6 +233,8 @@ class Room:
 
     async def sync_step1(self, conn: Connection, state_vector: bytes) -> None:
         """Answer with exactly the committed content the editor lacks."""
+        if self._stashed.get(conn):
+            raise OutOfSync("updates wait for content this editor has not sent")
         with crdt.failures_as(lambda _: InvalidUpdate("state vector cannot be decoded")):
             diff = self.doc.get_update(state_vector)
         await conn.send_frame(protocol.encode_sync_step2(diff))
@@ -212,11 +249,155 @@ class Room:
             return None
         if self.size + len(update) > conf.get("MAX_DOCUMENT_BYTES"):
             raise DocumentTooLarge(f"document would exceed {conf.get('MAX_DOCUMENT_BYTES')} bytes")
+        shadow = self._shadow_doc()
+        self._shadow_changes.clear()
+        try:
+            with crdt.failures_as(lambda why: InvalidUpdate(f"cannot be applied: {why}")):
+                shadow.apply_update(update)
+            change = self._shadow_changes[0] if self._shadow_changes else store.EMPTY_UPDATE
+            self._shadow_changes.clear()
+            try:
+                waiting = update_clocks.sets_aside(update, shadow.get_state())
+            except (ValueError, IndexError, RecursionError) as exc:
+                raise InvalidUpdate(f"cannot be read: {exc}") from exc
+            if waiting:
+                # Structs set aside until what they build on arrives would be
+                # integrated differently (or not at all) by a load that merges
+                # the log: never stored like that. The update waits whole.
+                self._shadow = None
+                self._stash(conn, update)
+                return None
+        except InvalidUpdate:
+            self._shadow = None
+            raise
+        if change == store.EMPTY_UPDATE:
+            return None  # the document held all of it already: nothing to store
+        future = self._submit(conn, change)
+        self._retry_stashed()
+        return future
+
+    def _submit(self, conn: Connection, change: bytes) -> asyncio.Future[int]:
+        # What is stored and relayed is the shadow's own encoding of what the
+        # update changed: copies of content the document already holds are
+        # left out, so a load that merges the log cannot pick another version.
+        update = change
+        token = next(self._tokens)
+        self._pending[token] = update
         self.size += len(update)
         pending = store.Pending(self.document_id, update, conn.user_id)
-        return self.writer.submit(
-            pending, lambda seq: self._inbox.put_nowait(_Committed(seq, update, conn))
-        )
+
+        def committed(seq: int) -> None:
+            if seq <= self.last_seq:
+                self._pending.pop(token, None)  # a heal brought it into `doc` already
+            else:
+                self._committing[seq] = token
+            self._inbox.put_nowait(_Committed(seq, update, conn))
+
+        future = self.writer.submit(pending, committed)
+
+        def uncount(done: asyncio.Future[int]) -> None:
+            if not done.cancelled() and done.exception() is not None:
+                self.size = max(0, self.size - len(update))  # nothing of it was stored
+            failed = done.cancelled() or done.exception() is not None
+            if failed and self._pending.pop(token, None) is not None:
+                self._shadow = None  # it holds an update that will never be committed
+
+        future.add_done_callback(uncount)
+        return future
+
+    def _stash(self, conn: Connection, update: bytes) -> None:
+        waiting = self._stashed.setdefault(conn, [])
+        if len(waiting) >= STASH_MAX_UPDATES:
+            self._drop_stash(conn)
+            raise MissingDependencies("too many updates wait for content that never came")
+        waiting.append(update)
+        if conn not in self._stash_timers:
+            self._stash_timers[conn] = asyncio.get_running_loop().call_later(
+                conf.get("STASH_SECONDS"), self._stash_expired, conn
+            )
+
+    def _stash_expired(self, conn: Connection) -> None:
+        self._stash_timers.pop(conn, None)
+        if self._stashed.pop(conn, None):
+            task = asyncio.ensure_future(
+                conn.reject(CloseCode.INVALID_UPDATE, "updates built on content that never came")
+            )
+            self._stash_tasks.add(task)
+            task.add_done_callback(self._stash_tasks.discard)
+
+    def _drop_stash(self, conn: Connection) -> None:
+        self._stashed.pop(conn, None)
+        timer = self._stash_timers.pop(conn, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _retry_stashed(self) -> None:
+        """Try the waiting updates again: what they build on may have arrived."""
+        if not self._stashed or self._retrying:
+            return
+        self._retrying = True
+        try:
+            progress = True
+            while progress:
+                progress = False
+                for conn, waiting in list(self._stashed.items()):
+                    while waiting:
+                        shadow = self._shadow_doc()
+                        self._shadow_changes.clear()
+                        update = waiting[0]
+                        try:
+                            with crdt.failures_as(InvalidUpdate):
+                                shadow.apply_update(update)
+                            still = update_clocks.sets_aside(update, shadow.get_state())
+                        except (InvalidUpdate, ValueError, IndexError, RecursionError):
+                            self._shadow = None
+                            logger.warning("room %s dropped a waiting update", self.document_id)
+                            waiting.pop(0)
+                            continue
+                        if still:
+                            self._shadow = None
+                            break
+                        waiting.pop(0)
+                        progress = True
+                        change = b"".join(self._shadow_changes[:1]) or store.EMPTY_UPDATE
+                        self._shadow_changes.clear()
+                        if change != store.EMPTY_UPDATE:
+                            self._submit(conn, change)
+                    if not waiting:
+                        self._drop_stash(conn)
+        finally:
+            self._retrying = False
+
+    def _shadow_doc(self) -> Doc[Any]:
+        """The shadow, rebuilt (one copy of the document) after anything went wrong."""
+        if self._shadow is not None:
+            return self._shadow
+        left_out: set[int] = set()
+        while True:
+            shadow: Doc[Any] = Doc()
+            shadow.apply_update(self.doc.get_update())
+            for token, update in self._pending.items():
+                if token in left_out:
+                    continue
+                try:
+                    shadow.apply_update(update)
+                except BaseException as exc:
+                    if not crdt.is_crdt_failure(exc):
+                        raise
+                    # Accepted against content that has changed since (an
+                    # update from another process came first). It is still
+                    # committed; a load quarantines it if it never applies.
+                    logger.warning(
+                        "room %s: an update awaiting commit no longer applies: %s",
+                        self.document_id,
+                        crdt.describe(exc),
+                    )
+                    left_out.add(token)
+                    break
+            else:
+                shadow.observe(lambda event: self._shadow_changes.append(event.update))
+                self._shadow = shadow
+                return shadow
 
     def awareness_update(self, conn: Connection, payload: bytes) -> None:
         """Take the editor's own awareness states, stamped with its server-side identity."""
@@ -230,23 +411,7 @@ class Room:
         return list({conn.identity["id"]: conn.identity for conn in self.connections}.values())
 
     async def _publish_online(self) -> None:
-        try:
-            if self.connections:
-                await presence_registry.publish(
-                    self.document_id, self.channel, self.users(), len(self.connections)
-                )
-            else:
-                await presence_registry.withdraw(self.document_id, self.channel)
-        except Exception:
-            logger.warning(
-                "room %s could not publish who is online", self.document_id, exc_info=True
-            )
-
-    async def _withdraw_online(self, origin: str) -> None:
-        try:
-            await presence_registry.withdraw(self.document_id, origin)
-        except Exception:
-            logger.warning("room %s could not withdraw %s", self.document_id, origin, exc_info=True)
+        await self.peers.publish_online()
 
     # -- ordered delivery -----------------------------------------------------
 
@@ -261,7 +426,9 @@ class Room:
                 await self._handle(event)
 
     async def _handle(self, event: _Event) -> None:
-        if isinstance(event, _Behind):
+        if isinstance(event, _CatchUp):
+            await self._heal()
+        elif isinstance(event, _Behind):
             if event.seq > self.last_seq:
                 await self._heal()
         else:
@@ -285,11 +452,30 @@ class Room:
         await self._deliver(protocol.encode_sync_update(event.update), exclude=sender)
 
     def _apply(self, seq: int, update: bytes) -> None:
+        """Apply a committed update to `doc`, and keep the shadow in step."""
+        token = self._committing.pop(seq, None)
+        if token is not None:
+            self._pending.pop(token, None)  # ours: the shadow has it already
+        self.last_seq = seq
+        if update == store.EMPTY_UPDATE:
+            return  # a quarantined entry, as a heal reads it
+        applied = False
         with crdt.failures_logged(
             logger, "room %s could not apply committed update %d", self.document_id, seq
         ):
             self.doc.apply_update(update)
-        self.last_seq = seq
+            applied = True
+        if not applied:
+            self._shadow = None  # `doc` changed in a way the shadow did not
+        elif token is None and self._shadow is not None:
+            try:
+                self._shadow.apply_update(update)
+            except BaseException as exc:
+                if not crdt.is_crdt_failure(exc):
+                    raise
+                self._shadow = None
+            self._shadow_changes.clear()
+        self._retry_stashed()
 
     async def _heal(self) -> None:
         """Catch up from the database, the source of truth."""
@@ -298,8 +484,14 @@ class Room:
             # Compaction folded the missing updates into a snapshot: merge it.
             loaded = await database_sync_to_async(store.load)(self.document_id)
             before = self.doc.get_state()
-            self.doc.apply_update(loaded.update)
+            with crdt.failures_logged(
+                logger, "room %s could not apply its stored content", self.document_id
+            ):
+                self.doc.apply_update(loaded.update)
+            self._shadow = None  # rare: rebuilt at the next update
             self.last_seq = max(self.last_seq, loaded.last_seq)
+            for seq in [seq for seq in self._committing if seq <= self.last_seq]:
+                self._pending.pop(self._committing.pop(seq), None)
             self.size = loaded.size
             self.healed += 1
             await self._deliver(protocol.encode_sync_update(self.doc.get_update(before)))
@@ -309,7 +501,8 @@ class Room:
                 continue
             self._apply(seq, update)
             self.healed += 1
-            await self._deliver(protocol.encode_sync_update(update))
+            if update != store.EMPTY_UPDATE:
+                await self._deliver(protocol.encode_sync_update(update))
 
     async def _deliver(self, frame: bytes, exclude: Connection | None = None) -> None:
         for conn in list(self.connections):
@@ -321,105 +514,37 @@ class Room:
                 # The socket is closing; its consumer is about to leave the room.
                 logger.debug("room %s could not send to a connection", self.document_id)
 
-    # -- the channel layer ----------------------------------------------------
-
-    async def _group_send(self, message: messages.Message) -> None:
-        await self.layer.group_send(self.group, message)
+    # -- the channel layer (documents/realtime/peers.py) -----------------------
 
     async def _send_to_peers(self, message: messages.Message) -> None:
-        for peer in self.awareness.peers():
-            try:
-                await self.layer.send(peer, message)
-            except Exception:
-                # A full or unreachable channel: that peer heals from the
-                # database when our next heartbeat shows it is behind.
-                logger.warning("room %s could not reach %s", self.document_id, peer)
+        await self.peers.send_to_peers(message)
 
-    async def _listen(self) -> None:
-        handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
-            "document.update": self._on_document_update,
-            "room.heartbeat": self._on_heartbeat,
-            "room.hello": self._on_hello,
-            "room.bye": self._on_bye,
-            "presence.update": self._on_presence,
-            "presence.states": self._on_presence,
-            "document.access": self._on_access,
-            "document.deleted": self._on_deleted,
-        }
-        while True:
-            message = await self.layer.receive(self.channel)
-            origin = message.get("origin")
-            if origin == self.channel:
-                continue
-            handler = handlers.get(message.get("type", ""))
-            if handler is None:
-                logger.warning("room %s ignored message %r", self.document_id, message.get("type"))
-                continue
-            try:
-                if (
-                    origin
-                    and self.awareness.heard_from(origin)
-                    and message["type"] not in ("room.hello", "presence.states")
-                ):
-                    # A process we had given up on (or never met): ask for its
-                    # users again rather than wait for their next change.
-                    await self.layer.send(origin, messages.room_hello(self.channel))
-                await handler(message)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("room %s failed on %s", self.document_id, message.get("type"))
+    # What the peers tell the room:
 
-    async def _on_document_update(self, message: dict[str, Any]) -> None:
-        self._inbox.put_nowait(_Announced(message["seq"], message["update"]))
+    def peer_update(self, seq: int, update: bytes) -> None:
+        self._inbox.put_nowait(_Announced(seq, update))
 
-    async def _on_access(self, message: dict[str, Any]) -> None:
+    def peer_ahead(self, seq: int) -> None:
+        if seq > self.last_seq:
+            self._inbox.put_nowait(_Behind(seq))
+
+    def layer_back(self) -> None:
+        self._inbox.put_nowait(_CatchUp())
+
+    async def deliver_local(self, frame: bytes) -> None:
+        await self._deliver(frame)
+
+    async def access_changed(self, user_id: int, role: str | None) -> None:
         """A user's role changed: reconnect them under the new one, or cut them off."""
-        if message["role"] is None:
+        if role is None:
             code, reason = CloseCode.FORBIDDEN, "your access to this document was removed"
         else:
-            code, reason = CloseCode.ACCESS_CHANGED, f"your role is now {message['role']}"
-        for conn in [c for c in self.connections if c.user_id == message["user_id"]]:
+            code, reason = CloseCode.ACCESS_CHANGED, f"your role is now {role}"
+        for conn in [c for c in self.connections if c.user_id == user_id]:
             await self.leave(conn)
             await conn.end(code, reason)
 
-    async def _on_deleted(self, message: dict[str, Any]) -> None:
+    async def document_deleted(self) -> None:
         for conn in list(self.connections):
             await self.leave(conn)
             await conn.end(CloseCode.NOT_FOUND, "the document was deleted")
-
-    async def _on_heartbeat(self, message: dict[str, Any]) -> None:
-        if message["last_seq"] > self.last_seq:
-            self._inbox.put_nowait(_Behind(message["last_seq"]))
-
-    async def _on_hello(self, message: dict[str, Any]) -> None:
-        await self.layer.send(message["origin"], self.awareness.local_states_message())
-
-    async def _on_bye(self, message: dict[str, Any]) -> None:
-        await self.awareness.forget(message["origin"])
-
-    async def _on_presence(self, message: dict[str, Any]) -> None:
-        self.awareness.remote(message["origin"], message["payload"])
-
-    async def _heartbeat(self) -> None:
-        interval = conf.get("HEARTBEAT_SECONDS")
-        beats = 0
-        while True:
-            await asyncio.sleep(interval)
-            beats += 1
-            try:
-                await self._group_send(messages.room_heartbeat(self.channel, self.last_seq))
-                if beats % ONLINE_REFRESH_BEATS == 0:
-                    await self._publish_online()
-                if beats % 600 == 0:
-                    # Group membership expires in the layer; renew it while open.
-                    await self.layer.group_add(self.group, self.channel)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.warning("room %s heartbeat failed", self.document_id, exc_info=True)
-            for dead in await self.awareness.expire():
-                # A process that died cannot withdraw its users from who is
-                # online; whoever notices first does it for them. If it was only
-                # slow, its next renewal puts them back.
-                await self._withdraw_online(dead)

@@ -4,6 +4,13 @@ Process-wide, one per event loop. Updates from every connection and document
 queue here; a single flush task writes them in batches, so throughput grows
 with load instead of paying one commit per keystroke. After each commit the
 caller's callback runs, in sequence order, before anyone is told.
+
+A database that cannot be reached (restarting, failing over) holds the queue
+instead of failing it: the batch is retried with backoff for up to
+COMMIT_RETRY_SECONDS, with whatever arrives meanwhile queued behind it, so a
+restart of a few seconds costs a pause and nothing else. Past that, the
+futures fail and their sockets are closed with a code the stock client retries;
+the client still holds the edits and sends them again when it reconnects.
 """
 
 from __future__ import annotations
@@ -13,13 +20,38 @@ import logging
 from collections.abc import Callable
 from uuid import UUID
 
+import psycopg
 from channels.db import database_sync_to_async
+from django.db import InterfaceError, OperationalError, connection
 
+from documents import conf
 from documents.storage import background, crdt, store
 
 logger = logging.getLogger(__name__)
 
 OnCommit = Callable[[int], None]
+_Item = tuple[store.Pending, OnCommit, asyncio.Future[int]]
+
+# What a lost or refused connection raises (Django wraps psycopg's, but not on
+# every path); anything else is about the batch itself and is not retried.
+UNREACHABLE: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+RETRY_FIRST_DELAY = 0.05
+RETRY_MAX_DELAY = 0.5  # also the longest commits wait once the database is back
+
+
+def _ping() -> bool:
+    try:
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except Exception:
+        return False
 
 
 class DocumentGone(RuntimeError):
@@ -28,7 +60,7 @@ class DocumentGone(RuntimeError):
 
 class Writer:
     def __init__(self) -> None:
-        self._queue: list[tuple[store.Pending, OnCommit, asyncio.Future[int]]] = []
+        self._queue: list[_Item] = []
         self._flushing: asyncio.Task[None] | None = None
         self._compacting: set[UUID] = set()
         self._compactions: set[asyncio.Task[None]] = set()
@@ -36,6 +68,9 @@ class Writer:
         self.on_compacted: Callable[[UUID, int], None] | None = None
         self.batches = 0
         self.written = 0
+        self.retries = 0
+        # When commits started failing for want of a database; None while it answers.
+        self._down_since: float | None = None
 
     def submit(self, item: store.Pending, on_commit: OnCommit) -> asyncio.Future[int]:
         """Queue one update; `on_commit(seq)` runs once it is durable, then the future resolves."""
@@ -54,7 +89,7 @@ class Writer:
             while self._queue:
                 batch, self._queue = self._queue, []
                 try:
-                    result = await database_sync_to_async(store.append)([p for p, _, _ in batch])
+                    result = await self._commit(batch)
                 except Exception as exc:
                     logger.exception("append failed for %d updates", len(batch))
                     for _, _, future in batch:
@@ -76,6 +111,57 @@ class Writer:
                     self.compact_soon(document_id)
         finally:
             self._flushing = None
+
+    async def _commit(self, batch: list[_Item]) -> store.Appended:
+        """Append the batch, retrying while the database cannot be reached.
+
+        Updates queued during the retries join `batch` itself (committed, or
+        failed, with it), behind the ones already waiting, so order holds.
+        """
+        loop = asyncio.get_running_loop()
+        delay = RETRY_FIRST_DELAY
+        refused = 0
+        while True:
+            try:
+                result = await database_sync_to_async(store.append)([p for p, _, _ in batch])
+            except UNREACHABLE:
+                # database_sync_to_async has closed the broken connection by
+                # now (errors_occurred and not usable); the probe opens a new one.
+                if await self._database_answers():
+                    # A connection left stale by a restart fails once; a batch
+                    # the database itself refuses fails every time.
+                    refused += 1
+                    if refused > 1:
+                        self._down_since = None
+                        raise
+                    continue
+                now = loop.time()
+                if self._down_since is None:
+                    self._down_since = now
+                    logger.warning("database unreachable: holding %d updates", len(batch))
+                remaining = self._down_since + conf.get("COMMIT_RETRY_SECONDS") - now
+                if remaining <= 0:
+                    raise
+                await asyncio.sleep(min(delay, remaining))
+                delay = min(delay * 2, RETRY_MAX_DELAY)
+                self.retries += 1
+                batch.extend(self._queue)
+                self._queue = []
+                continue
+            if self._down_since is not None:
+                logger.warning(
+                    "database back: commits resumed after %.1f s, %d updates held",
+                    loop.time() - self._down_since,
+                    len(batch),
+                )
+                self._down_since = None
+            return result
+
+    async def _database_answers(self) -> bool:
+        try:
+            return await database_sync_to_async(_ping)()
+        except Exception:  # the stale-connection housekeeping around it can fail too
+            return False
 
     def compact_soon(self, document_id: UUID) -> None:
         """Fold the document's log into a snapshot in the background, once at a time."""

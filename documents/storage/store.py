@@ -5,12 +5,19 @@ under the document row's lock. A document's content is its newest snapshot
 plus the log after it. Compaction folds the log into a new snapshot and only
 deletes the folded rows once the snapshot is written and verified, in the same
 transaction; a load that fails never writes anything.
+
+An update in the log that does not apply to the content before it (it decoded,
+so it was stored, but pycrdt cannot integrate it) would otherwise make every
+later load fail. A load quarantines such an update instead: the row is marked,
+kept for inspection and skipped by every load and compaction after that. A
+snapshot that does not apply is never skipped: the load fails as a whole.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,6 +42,10 @@ LOAD_GROUP = 32  # updates merged before applying, on a cold load
 
 class LoadError(RuntimeError):
     """The stored document could not be read back; nothing may be written over it."""
+
+
+def _load_error(document_id: UUID) -> Callable[[str], LoadError]:
+    return lambda why: LoadError(f"document {document_id} cannot be decoded: {why}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +84,7 @@ def merge(parts: list[bytes]) -> bytes:
 @dataclass(frozen=True, slots=True)
 class _Stored:
     parts: list[bytes]  # the snapshot (if any), then the log after it, in order
+    seqs: list[int | None]  # per part: its log sequence, None for the snapshot
     last_seq: int
     snapshot_seq: int
 
@@ -96,20 +108,25 @@ def _read(document_id: UUID) -> _Stored:
         # expected; read again rather than return a document with a hole.
         if rows and (rows[0][0] != snapshot_seq + 1 or rows[-1][0] - rows[0][0] + 1 != len(rows)):
             continue
-        parts = ([snapshot_data] if snapshot_data else []) + [data for _, data in rows]
+        log = [(seq, data) for seq, data in rows if data is not None]
+        parts = ([snapshot_data] if snapshot_data else []) + [data for _, data in log]
+        seqs: list[int | None] = ([None] if snapshot_data else []) + [seq for seq, _ in log]
         last_seq = rows[-1][0] if rows else snapshot_seq
-        return _Stored(parts, last_seq, snapshot_seq)
+        return _Stored(parts, seqs, last_seq, snapshot_seq)
     raise LoadError(f"document {document_id}: log kept changing under the reader")
 
 
+# Quarantined rows come back without their data: their sequence numbers still
+# count for the log having no holes.
 _LOG_AFTER_SQL = (
-    f"SELECT seq, data FROM {DocumentUpdate._meta.db_table} "
+    f"SELECT seq, CASE WHEN quarantined THEN NULL ELSE data END "
+    f"FROM {DocumentUpdate._meta.db_table} "
     "WHERE document_id = %s AND seq > %s ORDER BY seq"
 )
 
 
-def _log_after(document_id: UUID, after_seq: int) -> list[tuple[int, bytes]]:
-    """The log after `after_seq`, in order.
+def _log_after(document_id: UUID, after_seq: int) -> list[tuple[int, bytes | None]]:
+    """The log after `after_seq`, in order; data is None for a quarantined update.
 
     On PostgreSQL a binary cursor skips bytea's hex text and the ORM's
     per-row work: a 50,000-update log reads in about 30 ms instead of 50,
@@ -117,24 +134,18 @@ def _log_after(document_id: UUID, after_seq: int) -> list[tuple[int, bytes]]:
     """
     if connection.vendor != "postgresql":
         rows = DocumentUpdate.objects.filter(document_id=document_id, seq__gt=after_seq)
-        return [(seq, bytes(data)) for seq, data in rows.order_by("seq").values_list("seq", "data")]
+        return [
+            (seq, None if quarantined else bytes(data))
+            for seq, data, quarantined in rows.order_by("seq").values_list(
+                "seq", "data", "quarantined"
+            )
+        ]
     connection.ensure_connection()
     # Django's own cursors bind parameters client-side, which rules out binary
     # results; a plain psycopg cursor on the same connection and transaction.
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(_LOG_AFTER_SQL, [document_id, after_seq], binary=True)
         return cursor.fetchall()
-
-
-def load(document_id: UUID) -> Loaded:
-    """The newest snapshot and the log after it, merged into one update."""
-    stored = _read(document_id)
-    with crdt.failures_as(
-        lambda why: LoadError(f"document {document_id} cannot be decoded: {why}")
-    ):
-        merged = merge(stored.parts)
-        get_state(merged)  # a lone snapshot is not decoded by merging: check it
-    return Loaded(merged, stored.last_seq, stored.snapshot_seq, stored.size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,35 +156,170 @@ class LoadedDoc:
     size: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Built:
+    doc: Doc[Any]
+    chunks: list[bytes]  # what `doc` was built from, in order: merging them loses nothing
+    stored: _Stored  # without the updates that were quarantined
+
+
+def _failure(doc: Doc[Any], update: bytes) -> str | None:
+    """Apply `update`; why it failed, or None. A failure may leave `doc` half-changed."""
+    try:
+        doc.apply_update(update)
+    except BaseException as exc:
+        if not crdt.is_crdt_failure(exc):
+            raise
+        return crdt.describe(exc)
+    return None
+
+
+def _merged(parts: list[bytes]) -> bytes | None:
+    """The parts merged into one update; None when one of them gets in the way."""
+    try:
+        return merge_updates(*parts)
+    except BaseException as exc:
+        if not crdt.is_crdt_failure(exc):
+            raise
+        return None
+
+
+def _replay(chunks: list[bytes]) -> Doc[Any]:
+    doc: Doc[Any] = Doc()
+    with doc.transaction():
+        for chunk in chunks:
+            doc.apply_update(chunk)
+    return doc
+
+
+def _build(document_id: UUID, stored: _Stored) -> _Built:
+    """The stored content as a Doc, quarantining log updates that do not apply.
+
+    Merging small groups of updates and applying the groups is faster than
+    either merging everything or applying every update alone. Only when a
+    group fails are its updates applied one at a time, to find the bad ones.
+    """
+    groups = [
+        (stored.parts[start : start + LOAD_GROUP], stored.seqs[start : start + LOAD_GROUP])
+        for start in range(0, len(stored.parts), LOAD_GROUP)
+    ]
+    doc: Doc[Any] = Doc()
+    chunks: list[bytes] = []
+    try:
+        with doc.transaction():
+            for parts, _ in groups:
+                merged = parts[0] if len(parts) == 1 else merge_updates(*parts)
+                doc.apply_update(merged)
+                chunks.append(merged)
+        return _Built(doc, chunks, stored)
+    except BaseException as exc:
+        if not crdt.is_crdt_failure(exc):
+            raise
+    # Start again, keeping what applied: a failed update can leave a Doc
+    # half-changed, so after every failure the Doc is rebuilt from the chunks
+    # that applied cleanly (merged into one, so that rebuilds stay cheap).
+    doc, chunks = Doc(), []
+    bad: list[tuple[int, str]] = []
+    for parts, seqs in groups:
+        chunk = parts[0] if len(parts) == 1 else _merged(parts)
+        if chunk is not None:
+            if _failure(doc, chunk) is None:
+                chunks.append(chunk)
+                continue
+            with crdt.failures_as(_load_error(document_id)):
+                chunks = [merge(chunks)] if chunks else []
+                doc = _replay(chunks)
+        for part, seq in zip(parts, seqs, strict=True):
+            why = _failure(doc, part)
+            if why is None:
+                chunks.append(part)
+                continue
+            if seq is None:
+                raise LoadError(f"document {document_id}: its snapshot cannot be applied: {why}")
+            bad.append((seq, why))
+            with crdt.failures_as(_load_error(document_id)):
+                chunks = [merge(chunks)] if chunks else []
+                doc = _replay(chunks)
+    _quarantine(document_id, bad)
+    skipped = {seq for seq, _ in bad}
+    keep = [index for index, seq in enumerate(stored.seqs) if seq not in skipped]
+    stored = _Stored(
+        [stored.parts[i] for i in keep],
+        [stored.seqs[i] for i in keep],
+        stored.last_seq,
+        stored.snapshot_seq,
+    )
+    return _Built(doc, chunks, stored)
+
+
+def _quarantine(document_id: UUID, bad: list[tuple[int, str]]) -> None:
+    """Mark updates that do not apply, so that no load tries them again; never delete them."""
+    for seq, why in bad:
+        try:
+            marked = DocumentUpdate.objects.filter(
+                document_id=document_id, seq=seq, quarantined=False
+            ).update(quarantined=True)
+        except Exception:
+            # The load itself stands: the update is skipped this time anyway.
+            logger.warning(
+                "document=%s update seq=%d could not be quarantined",
+                document_id,
+                seq,
+                exc_info=True,
+            )
+            continue
+        if marked:
+            # Once per row: a quarantined row is never read again.
+            logger.error(
+                "quarantined update document=%s seq=%d: it cannot be applied: %s",
+                document_id,
+                seq,
+                why,
+            )
+
+
+def load(document_id: UUID) -> Loaded:
+    """The newest snapshot and the log after it, merged into one update.
+
+    Built as a Doc first, as a room would, so that an update that does not
+    apply is quarantined here too rather than merged into the content.
+    """
+    loaded, _ = _load_checked(document_id)
+    return loaded
+
+
+def _load_checked(document_id: UUID) -> tuple[Loaded, Doc[Any]]:
+    built = _build(document_id, _read(document_id))
+    with crdt.failures_as(_load_error(document_id)):
+        merged = merge(built.chunks)
+    stored = built.stored
+    return Loaded(merged, stored.last_seq, stored.snapshot_seq, stored.size), built.doc
+
+
 def load_doc(document_id: UUID) -> LoadedDoc:
     """The document as a pycrdt Doc, for a room to own from then on.
 
-    For a log compaction has not folded yet, merging small groups of updates
-    and applying the groups is faster than either merging everything or
-    applying every update alone. The Doc is built in the caller's worker
-    thread and handed over whole; nothing else ever touches it there.
+    The Doc is built in the caller's worker thread and handed over whole;
+    nothing else ever touches it there.
     """
-    stored = _read(document_id)
-    doc: Doc[Any] = Doc()
-    with (
-        crdt.failures_as(lambda why: LoadError(f"document {document_id} cannot be decoded: {why}")),
-        doc.transaction(),
-    ):
-        for start in range(0, len(stored.parts), LOAD_GROUP):
-            group = stored.parts[start : start + LOAD_GROUP]
-            doc.apply_update(group[0] if len(group) == 1 else merge_updates(*group))
-    return LoadedDoc(doc, stored.last_seq, stored.snapshot_seq, stored.size)
+    built = _build(document_id, _read(document_id))
+    stored = built.stored
+    return LoadedDoc(built.doc, stored.last_seq, stored.snapshot_seq, stored.size)
 
 
 def updates_after(document_id: UUID, after_seq: int) -> list[tuple[int, bytes]] | None:
-    """Log entries after `after_seq` in order, or None if compaction folded some away."""
+    """Log entries after `after_seq` in order, or None if compaction folded some away.
+
+    A quarantined entry comes back as the empty update: it still takes its
+    place in the sequence, but adds nothing.
+    """
     rows = _log_after(document_id, after_seq)
     if not rows:
         last = Document.objects.filter(pk=document_id).values_list("last_seq", flat=True).first()
         return [] if last is None or last <= after_seq else None
     if rows[0][0] != after_seq + 1:
         return None
-    return rows
+    return [(seq, EMPTY_UPDATE if data is None else data) for seq, data in rows]
 
 
 def append(batch: list[Pending]) -> Appended:
@@ -239,10 +385,10 @@ def _save_counters(documents: list[Document], now: datetime) -> None:
         )
 
 
-def _encode_compact(merged: bytes) -> bytes:
-    """The document re-encoded from a Doc (deleted content garbage-collected),
+def _encode_compact(merged: bytes, doc: Doc[Any]) -> bytes:
+    """The document re-encoded from its Doc (deleted content garbage-collected),
     unless that would lose anything the merged log holds."""
-    encoded = crdt.doc_from_update(merged).get_update()
+    encoded = doc.get_update()
     # Updates still waiting for a missing dependency are not in the Doc's own
     # encoding; keep the lossless merge for such a document.
     if get_state(encoded) != get_state(merged):
@@ -252,10 +398,12 @@ def _encode_compact(merged: bytes) -> bytes:
 
 def compact(document_id: UUID, *, label: str = "", user_id: int | None = None) -> Snapshot | None:
     """Fold the log into a new snapshot; None when another process got there first."""
-    loaded = load(document_id)  # raises LoadError: nothing is written then
+    # Raises LoadError: nothing is written then. Quarantined updates are left
+    # out of the content, and out of what the snapshot replaces below.
+    loaded, doc = _load_checked(document_id)
     if loaded.last_seq == loaded.snapshot_seq and not label:
         return None
-    snapshot_data = _encode_compact(loaded.update)
+    snapshot_data = _encode_compact(loaded.update, doc)
     if snapshot_data == EMPTY_UPDATE and loaded.update != EMPTY_UPDATE:
         raise LoadError(f"document {document_id}: compaction produced an empty snapshot")
     crdt.doc_from_update(snapshot_data)  # the snapshot must read back
@@ -275,10 +423,14 @@ def compact(document_id: UUID, *, label: str = "", user_id: int | None = None) -
             label=label,
             created_by_id=user_id,
         )
-        DocumentUpdate.objects.filter(document_id=document_id, seq__lte=loaded.last_seq).delete()
-        remaining = DocumentUpdate.objects.filter(document_id=document_id).aggregate(
-            total=Sum(Length("data"))
-        )["total"]
+        DocumentUpdate.objects.filter(
+            document_id=document_id, seq__lte=loaded.last_seq, quarantined=False
+        ).delete()
+        # Quarantined rows stay, but they are not log to fold: counted, they
+        # would ask for a compaction after every keystroke.
+        remaining = DocumentUpdate.objects.filter(
+            document_id=document_id, quarantined=False
+        ).aggregate(total=Sum(Length("data")))["total"]
         document.snapshot_seq = loaded.last_seq
         document.log_bytes = remaining or 0
         document.save(update_fields=["snapshot_seq", "log_bytes"])

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from documents import services
+from documents import conf, services
 from documents.identity import identity
 from documents.models import TITLE_MAX_LENGTH, Document
 from documents.permissions import can_manage, can_write
@@ -104,6 +104,10 @@ def document_edit(request: HttpRequest, pk: UUID) -> HttpResponse:
         "titleMaxLength": TITLE_MAX_LENGTH,
         "closeCodes": {code.name: int(code) for code in CloseCode},
         "finalCloseCodes": sorted(int(code) for code in FINAL),
+        # For the page's messages; Daphne cuts a frame over its limit with no close
+        # code, so the page also checks a frame's size before sending it.
+        "maxFrameBytes": conf.get("MAX_FRAME_BYTES"),
+        "maxDocumentBytes": conf.get("MAX_DOCUMENT_BYTES"),
         "testHooks": settings.EDITOR_TEST_HOOKS,
     }
     context = {

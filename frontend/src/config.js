@@ -6,9 +6,16 @@
 // names, and those win.
 const DEFAULT_CLOSE_CODES = {
   ACCESS_CHANGED: 4100,
+  BAD_FRAME: 4400,
   NOT_AUTHENTICATED: 4401,
   FORBIDDEN: 4403,
   NOT_FOUND: 4404,
+  TOO_LARGE: 4413,
+  UNSUPPORTED_DATA: 4415,
+  INVALID_UPDATE: 4422,
+  SERVER_ERROR: 4500,
+  ROOM_FULL: 4509,
+  RATE_LIMITED: 4529,
 }
 const DEFAULT_TITLE_MAX_LENGTH = 200
 
@@ -33,7 +40,10 @@ export function readConfig(doc = document) {
     // The refusals after which reconnecting cannot help.
     finalCloseCodes: Array.isArray(raw.finalCloseCodes)
       ? raw.finalCloseCodes.filter(Number.isInteger)
-      : [closeCodes.NOT_AUTHENTICATED, closeCodes.FORBIDDEN, closeCodes.NOT_FOUND],
+      : Object.values(closeCodes).filter((code) => code >= 4400 && code < 4500),
+    // The server's size limits, for messages ("limit 2 MB"); null when not sent.
+    maxFrameBytes: positiveInteger(raw.maxFrameBytes),
+    maxDocumentBytes: positiveInteger(raw.maxDocumentBytes),
     titleMaxLength:
       Number.isInteger(raw.titleMaxLength) && raw.titleMaxLength > 0
         ? raw.titleMaxLength
@@ -41,6 +51,10 @@ export function readConfig(doc = document) {
     // window.__editor and friends, for the browser tests and benchmarks only.
     testHooks: raw.testHooks === true,
   }
+}
+
+function positiveInteger(value) {
+  return Number.isInteger(value) && value > 0 ? value : null
 }
 
 /** The name -> code entries of an object whose codes are integers. */

@@ -9,6 +9,7 @@ import Collaboration from '@tiptap/extension-collaboration'
 import CollaborationCaret from '@tiptap/extension-collaboration-caret'
 import { Placeholder } from '@tiptap/extensions'
 import StarterKit from '@tiptap/starter-kit'
+import { yUndoPluginKey } from '@tiptap/y-tiptap'
 import { IndexeddbPersistence } from 'y-indexeddb'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
@@ -16,10 +17,13 @@ import * as Y from 'yjs'
 import { bindAvatars } from './avatars.js'
 import { readConfig, websocketBase } from './config.js'
 import { bindIndicator } from './indicator.js'
-import { showNotice } from './notice.js'
+import { formatBytes } from './closecodes.js'
+import { frameLimited } from './framelimit.js'
+import { showMessage, showNotice } from './notice.js'
+import { revertChanges } from './revert.js'
 import { bindRole } from './role.js'
 import { bindShare } from './share/index.js'
-import { ConnectionStatus, reconnectUnless } from './status.js'
+import { ConnectionStatus } from './status.js'
 import { bindTitle } from './title.js'
 import { bindToolbar } from './toolbar.js'
 
@@ -29,12 +33,11 @@ function start() {
   const config = readConfig()
   const ydoc = new Y.Doc()
   const persistence = new IndexeddbPersistence(`doc-${config.documentId}`, ydoc)
-  const provider = new WebsocketProvider(
-    websocketBase() + config.wsPath,
-    config.documentId,
-    ydoc,
-    { shouldReconnect: reconnectUnless(config.finalCloseCodes) },
-  )
+  let frameTooLarge = () => {}
+  // When to reconnect is ConnectionStatus's decision (it sets shouldReconnect).
+  const provider = new WebsocketProvider(websocketBase() + config.wsPath, config.documentId, ydoc, {
+    WebSocketPolyfill: frameLimited(config.maxFrameBytes, (ws) => frameTooLarge(ws)),
+  })
   const self = { id: config.user.id, name: config.user.name, color: config.user.color }
 
   const mount = $('editor')
@@ -78,17 +81,6 @@ function start() {
     bindShare({ button: $('share-button'), owner: self })
   }
 
-  const status = new ConnectionStatus({
-    provider,
-    ydoc,
-    ignoreOrigins: [persistence],
-    storageKey: `collab:unsynced:${config.documentId}`,
-    apiUrl: config.apiUrl,
-    closeCodes: config.closeCodes,
-    finalCloseCodes: config.finalCloseCodes,
-  })
-  bindIndicator({ node: $('connection-status'), status })
-
   const role = bindRole({
     apiUrl: config.apiUrl,
     editor,
@@ -97,6 +89,49 @@ function start() {
     banner: $('readonly-banner'),
     badge: $('role-badge'),
   })
+  const notice = $('editor-notice')
+  // The editor's undo history (Collaboration's UndoManager), which a revert edits too.
+  const history = () => yUndoPluginKey.getState(editor.state)?.undoManager ?? null
+
+  const status = new ConnectionStatus({
+    provider,
+    ydoc,
+    ignoreOrigins: [persistence],
+    storageKey: `collab:unsynced:${config.documentId}`,
+    apiUrl: config.apiUrl,
+    closeCodes: config.closeCodes,
+    finalCloseCodes: config.finalCloseCodes,
+    maxFrameBytes: config.maxFrameBytes,
+    onTooLarge: (change, event) => {
+      // Only what the server lacks is taken back; everything else syncs.
+      if (!revertChanges(ydoc, [change], history())) return false
+      showMessage({ box: notice, ...tooLarge(event, config), tone: 'warning', dismissable: true })
+      return true
+    },
+    onWritesRefused: (changes) => {
+      role.viewOnly()
+      // Discarded rather than kept as "unsaved": a Google Docs user made a
+      // viewer mid-sentence finds the document as it was saved, and is told
+      // the last changes were not. Kept, they would show only on this page
+      // and then appear for everyone whenever edit access came back, maybe
+      // days later and in a document that has moved on.
+      const discarded = revertChanges(ydoc, changes, history())
+      showMessage({
+        box: notice,
+        kind: 'read-only',
+        tone: 'warning',
+        dismissable: true,
+        text: discarded
+          ? 'You are now a viewer: your last changes were not saved, and have been removed.'
+          : 'You are now a viewer: your last changes were not saved. They are kept in this ' +
+            'browser and will be saved if you can edit again.',
+      })
+      return discarded
+    },
+  })
+  frameTooLarge = (ws) => status.frameTooLarge(ws)
+  bindIndicator({ node: $('connection-status'), status })
+
   // The server closes with ACCESS_CHANGED when our role changed; the provider
   // reconnects under the new role, and the page follows it.
   provider.on('connection-close', (event) => {
@@ -104,19 +139,24 @@ function start() {
   })
 
   status.subscribe((state) => {
-    if (state.status !== 'denied') return
-    role.lock()
-    showNotice({ box: $('editor-notice'), reason: state.reason, loginUrl: config.loginUrl })
-    // Revoked or deleted: do not keep a copy of the content in this browser.
-    if (state.reason !== 'signed-out') persistence.clearData()
+    if (state.status === 'denied') {
+      role.lock()
+      showNotice({ box: notice, reason: state.reason, loginUrl: config.loginUrl })
+      // Revoked or deleted: do not keep a copy of the content in this browser.
+      if (state.reason !== 'signed-out') persistence.clearData()
+    } else if (state.status === 'halted') {
+      // Unsaved edits stay in IndexedDB: a reload sends them again.
+      role.lock()
+      showMessage({ box: notice, ...halted(state.reason, status.lastClose, config, persistence) })
+    }
   })
 
   // A dead network can leave a socket open for a long time; trust the browser's view.
   window.addEventListener('offline', () => {
-    if (!status.denied) provider.disconnect()
+    if (!status.stopped) provider.disconnect()
   })
   window.addEventListener('online', () => {
-    if (!status.denied) provider.connect()
+    if (!status.stopped) provider.connect()
   })
   // Tell the others at once that we are gone, rather than leaving a caret behind.
   window.addEventListener('pagehide', () => provider.awareness.setLocalState(null))
@@ -134,6 +174,61 @@ function start() {
       __persistence: persistence,
       __status: status,
     })
+  }
+}
+
+/** The message for a change refused as too large, and taken back. */
+function tooLarge(event, config) {
+  // This page holds back frames over the frame limit itself (event is null
+  // then), so the server's TOO_LARGE is about the document's size.
+  if (event && config.maxFrameBytes) {
+    const limit = config.maxDocumentBytes ? ` (${formatBytes(config.maxDocumentBytes)})` : ''
+    return {
+      kind: 'document-too-large',
+      text:
+        `This document has reached its size limit${limit}: your last change could not be ` +
+        'saved. It was undone; your earlier text is safe.',
+    }
+  }
+  const limit = config.maxFrameBytes ? ` (limit ${formatBytes(config.maxFrameBytes)})` : ''
+  return {
+    kind: 'too-large',
+    text: `That paste is too large to save${limit}. It was undone; your earlier text is safe.`,
+  }
+}
+
+/** The message for a refusal retrying cannot cure. */
+function halted(reason, lastClose, config, persistence) {
+  const reload = { label: 'Reload', onClick: () => window.location.reload() }
+  if (reason === 'too-large') {
+    const limit = config.maxFrameBytes ? ` (limit ${formatBytes(config.maxFrameBytes)})` : ''
+    return {
+      kind: 'halted-too-large',
+      text:
+        `Your unsaved changes are too large to save at once${limit}. ` +
+        'Copy anything you need from the page, then discard them and reload.',
+      actions: [
+        {
+          label: 'Discard and reload',
+          onClick: () => persistence.clearData().then(() => window.location.reload()),
+        },
+      ],
+    }
+  }
+  if (reason === 'rejected') {
+    return {
+      kind: 'halted-rejected',
+      text:
+        'This editor sent something the server could not accept; reload the page. ' +
+        'Your unsaved changes are kept in this browser.',
+      actions: [reload],
+    }
+  }
+  const why = lastClose && lastClose.reason ? ` (${lastClose.reason})` : ''
+  return {
+    kind: 'halted',
+    text: `The server stopped this editor${why}. Reload the page; your unsaved changes are kept in this browser.`,
+    actions: [reload],
   }
 }
 

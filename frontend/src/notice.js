@@ -1,4 +1,6 @@
-// The banner that says why editing stopped for good, with a link onwards.
+// The banner above the document that says what happened and what to do:
+// why editing stopped for good (with a link onwards), or what the page did
+// about a refusal it could recover from (dismissable).
 
 import { el } from './dom.js'
 
@@ -20,6 +22,44 @@ export function showNotice({ box, reason, loginUrl }) {
   const href =
     reason === 'signed-out' ? `${loginUrl}?next=${encodeURIComponent(location.pathname)}` : '/'
   const link = el('a', { href, text: notice.link })
+  show(box, 'error')
   box.replaceChildren(document.createTextNode(notice.text + ' '), link)
+  box.dataset.notice = reason
+}
+
+/**
+ * Any other message. `kind` names it for tests and CSS (data-notice);
+ * `tone` is 'error' or 'warning'; each action is {label, onClick}; a
+ * dismissable message gets a close button.
+ */
+export function showMessage({ box, kind, text, tone = 'error', actions = [], dismissable = false }) {
+  const buttons = actions.map(({ label, onClick }) =>
+    el('button', { type: 'button', class: 'btn btn-sm banner-action', text: label, onclick: onClick }),
+  )
+  if (dismissable) {
+    buttons.push(
+      el('button', {
+        type: 'button',
+        class: 'banner-close',
+        'aria-label': 'Dismiss',
+        text: '×',
+        onclick: () => hideMessage(box),
+      }),
+    )
+  }
+  show(box, tone)
+  box.replaceChildren(el('span', { class: 'banner-text', text }), ...buttons)
+  box.dataset.notice = kind
+}
+
+export function hideMessage(box) {
+  box.hidden = true
+  box.replaceChildren()
+  delete box.dataset.notice
+}
+
+function show(box, tone) {
+  box.classList.toggle('banner--error', tone === 'error')
+  box.classList.toggle('banner--warning', tone === 'warning')
   box.hidden = false
 }

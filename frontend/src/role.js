@@ -39,5 +39,11 @@ export function bindRole({ apiUrl, editor, refreshToolbar, titleInput, banner, b
     titleInput.readOnly = true
   }
 
-  return { refresh, lock }
+  /** The server refused a write as read-only: a viewer now, whatever the page thought. */
+  function viewOnly() {
+    apply('viewer', false)
+    refresh()
+  }
+
+  return { refresh, lock, viewOnly }
 }

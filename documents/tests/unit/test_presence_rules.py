@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from documents.presence.rules import TOMBSTONE_SECONDS, Presence
+from documents.realtime import protocol
 from documents.realtime.protocol import AwarenessEntry
 
 ALICE = {"id": 1, "name": "Alice", "color": "#f00"}
@@ -80,3 +81,118 @@ def test_a_silent_process_is_presumed_dead_and_its_users_removed():
     # Alive after all: its states are accepted again, not blocked by a tombstone.
     assert presence.heard_from("room-a") is True
     assert len(presence.apply("room-a", [AwarenessEntry(7, 1, {"user": ALICE})], None)) == 1
+
+
+# -- reconnects (y-protocols ignores clocks it has seen) -------------------------
+
+
+def stamped(client_id: int, clock: int, user: dict, anchor: int = 0) -> AwarenessEntry:
+    return AwarenessEntry(client_id, clock, {"cursor": {"anchor": anchor}, "user": user})
+
+
+def test_a_reconnect_after_its_tombstone_comes_back_with_a_clock_everyone_takes():
+    presence = Presence()
+    old_socket, new_socket = object(), object()
+    presence.apply(old_socket, [caret(7, 3)], ALICE)
+    assert presence.remove_owner(old_socket) == [AwarenessEntry(7, 4, None)]  # others hold 4
+    # The stock client re-announces with the clock it had.
+    assert presence.is_news(7, 3, False, new_socket, ALICE["id"])
+    rejoined: list[int] = []
+    assert presence.apply(new_socket, [caret(7, 3)], ALICE, rejoined) == [stamped(7, 5, ALICE)]
+    assert rejoined == [7]
+    # Its echo of our clock is the acknowledgement, not a change.
+    assert presence.apply(new_socket, [stamped(7, 5, ALICE)], ALICE) == []
+    assert not presence.is_news(7, 5, False, new_socket, ALICE["id"])
+    # And its departure is announced above everything given out.
+    assert presence.remove_owner(new_socket) == [AwarenessEntry(7, 6, None)]
+
+
+def test_a_reconnect_before_the_old_socket_closed_takes_the_id_over():
+    presence = Presence()
+    old_socket, new_socket = object(), object()
+    presence.apply(old_socket, [caret(7, 3)], ALICE)
+    rejoined: list[int] = []
+    assert presence.apply(new_socket, [caret(7, 3)], ALICE, rejoined) == [stamped(7, 4, ALICE)]
+    assert rejoined == [7]
+    assert presence.remove_owner(old_socket) == []  # the late close removes nothing
+
+
+def test_role_change_reconnect_is_a_reconnect_too():
+    # The server ends the socket itself (leave, then close): same tombstone.
+    presence = Presence()
+    before, after = object(), object()
+    presence.apply(before, [caret(7, 8)], ALICE)
+    presence.remove_owner(before)
+    rejoined: list[int] = []
+    [back] = presence.apply(after, [caret(7, 8)], ALICE, rejoined)
+    assert back.clock == 10 and rejoined == [7]
+
+
+def test_tombstones_still_stop_echoes_of_the_same_users_other_editors():
+    presence = Presence()
+    tab_one, tab_two = object(), object()
+    presence.apply(tab_one, [caret(7, 3)], ALICE)
+    presence.apply(tab_two, [caret(8, 1)], ALICE)
+    presence.remove_owner(tab_one)
+    # Tab two re-sends tab one's old state: it holds a live state of its own.
+    rejoined: list[int] = []
+    assert presence.apply(tab_two, [caret(7, 3)], ALICE, rejoined) == []
+    assert rejoined == []
+    assert presence.snapshot() == [stamped(8, 1, ALICE)]
+    # Another user on a fresh socket cannot take the id either.
+    assert presence.apply(object(), [caret(7, 3)], BOB, rejoined) == []
+    # Nor can a process relaying it (it has no fresh socket to speak for).
+    assert presence.apply("room-elsewhere", [stamped(7, 3, ALICE)], None, rejoined) == []
+
+
+def test_restamping_moves_local_states_on_and_owners_adopt_the_clock():
+    presence = Presence()
+    bob, alice = object(), object()
+    presence.apply(bob, [caret(8, 2)], BOB)
+    presence.apply(alice, [caret(7, 3)], ALICE)
+    presence.apply("room-elsewhere", [stamped(9, 4, ALICE)], None)
+    restamped = presence.restamp_local(exclude=alice)
+    assert restamped == [stamped(8, 3, BOB)]  # not alice's, not another process's
+    # A newcomer that saw clock 2 takes 3; the old state at 2 is dead.
+    assert presence.apply(bob, [caret(8, 2)], BOB) == []
+    # Bob adopted 3 and echoes it: acknowledged, nothing to relay.
+    assert presence.apply(bob, [stamped(8, 3, BOB)], BOB) == []
+    # Bob's next change (clock 4) goes through as usual.
+    assert presence.apply(bob, [caret(8, 4, anchor=5)], BOB) == [stamped(8, 4, BOB, anchor=5)]
+
+
+def test_an_owners_change_that_crossed_the_restamp_is_taken():
+    presence = Presence()
+    bob = object()
+    presence.apply(bob, [caret(8, 2)], BOB)
+    presence.restamp_local()
+    # Bob moved his caret (his clock 3) before our clock 3 reached him.
+    assert presence.is_news(8, 3, False, bob, BOB["id"])
+    assert presence.apply(bob, [caret(8, 3, anchor=9)], BOB) == [stamped(8, 4, BOB, anchor=9)]
+    # He then takes 4 from us; his echo of it settles it.
+    assert presence.apply(bob, [stamped(8, 4, BOB, anchor=9)], BOB) == []
+    assert not presence.is_news(8, 4, False, bob, BOB["id"])
+
+
+def test_a_relayed_removal_keeps_the_user_so_a_reconnect_elsewhere_can_take_it_back():
+    presence = Presence()
+    presence.apply("room-a", [stamped(7, 3, ALICE)], None)
+    presence.apply("room-a", [AwarenessEntry(7, 4, None)], None)
+    rejoined: list[int] = []
+    [back] = presence.apply(object(), [caret(7, 3)], ALICE, rejoined)
+    assert back.clock == 5 and rejoined == [7]
+
+
+def test_a_clock_that_could_never_be_followed_is_ignored():
+    presence = Presence()
+    assert presence.apply(object(), [caret(7, 2**53 - 1)], ALICE) == []
+    assert presence.apply("room-a", [stamped(7, 2**53 - 2, ALICE)], None) == []
+    assert presence.snapshot() == []
+
+
+def test_a_lone_surrogate_state_cannot_break_the_greeting():
+    presence = Presence()
+    presence.apply(object(), [AwarenessEntry(7, 1, {"name": "\ud800"})], ALICE)
+    presence.apply(object(), [caret(8, 1)], BOB)
+    payload = protocol.encode_awareness_entries(presence.snapshot())
+    assert [e.client_id for e in protocol.decode_awareness(payload)] == [7, 8]

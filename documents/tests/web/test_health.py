@@ -30,7 +30,12 @@ async def close_worker_connections() -> AsyncIterator[None]:
 async def test_healthy_when_the_database_and_the_channel_layer_answer(integration):
     response = await AsyncClient().get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "channel_layer": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "channel_layer": "ok",
+        "quarantined_updates": 0,
+    }
     assert "no-cache" in response["Cache-Control"]
 
 
@@ -46,6 +51,7 @@ async def test_a_dead_channel_layer_makes_it_unhealthy(monkeypatch):
         "status": "failing",
         "database": "ok",
         "channel_layer": "failing: ConnectionRefusedError",
+        "quarantined_updates": 0,
     }
 
 
@@ -60,6 +66,7 @@ async def test_a_hanging_database_makes_it_unhealthy_in_bounded_time(monkeypatch
     response = await AsyncClient().get("/healthz")
     assert response.status_code == 503
     assert response.json()["database"] == "failing: TimeoutError"
+    assert response.json()["quarantined_updates"] is None  # not asked of a failing database
 
 
 async def test_only_get_is_answered():
@@ -101,3 +108,16 @@ def test_health_check_sends_a_host_the_app_accepts(monkeypatch, allowed, host):
     spec.loader.exec_module(script)
     monkeypatch.setenv("ALLOWED_HOSTS", allowed)
     assert script.host_header() == host
+
+
+async def test_quarantined_updates_are_counted_but_are_not_an_outage(integration, document):
+    from documents.models import DocumentUpdate
+
+    def quarantine_one() -> None:
+        DocumentUpdate.objects.create(document=document, seq=1, data=b"\x00\x00", quarantined=True)
+
+    await database_sync_to_async(quarantine_one)()
+    response = await AsyncClient().get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+    assert response.json()["quarantined_updates"] == 1

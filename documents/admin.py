@@ -1,0 +1,47 @@
+"""The Django admin: where quarantined updates are inspected.
+
+A quarantined update is a stored update that could not be applied to the
+document's content; loads skip it and it is never deleted (see
+documents/storage/store.py). The admin lists them so that someone can look.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from documents.models import DocumentUpdate
+
+
+@admin.register(DocumentUpdate)
+class DocumentUpdateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["document_id", "seq", "quarantined", "size", "author", "created_at"]
+    list_filter = ["quarantined"]
+    search_fields = ["document__id"]
+    list_select_related = ["author"]
+    ordering = ["-id"]
+    # The log is the document's history: read-only here, as the app writes it.
+    readonly_fields = ["document", "seq", "size", "author", "created_at", "quarantined", "hex"]
+    exclude = ["data"]
+    show_full_result_count = False  # a count of the whole log would scan it
+
+    @admin.display(description="bytes")
+    def size(self, obj: DocumentUpdate) -> int:
+        return len(obj.data)
+
+    @admin.display(description="data (hex, first 4 KiB)")
+    def hex(self, obj: DocumentUpdate) -> str:
+        return bytes(obj.data[:4096]).hex(" ")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: DocumentUpdate | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: DocumentUpdate | None = None
+    ) -> bool:
+        return False

@@ -1,0 +1,142 @@
+"""The clock ranges of a Yjs v1 update, read without pycrdt.
+
+pycrdt keeps structs whose dependencies are missing aside until those arrive,
+and says so nowhere; comparing where an update's structs end with a Doc's
+state vector after applying it tells. Pure lib0 decoding, no I/O.
+"""
+
+from __future__ import annotations
+
+
+class _Cursor:
+    """lib0 decoding, just enough to walk the structs of a v1 update."""
+
+    __slots__ = ("data", "pos")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def byte(self) -> int:
+        value = self.data[self.pos]  # IndexError at the end: a bad update
+        self.pos += 1
+        return value
+
+    def uint(self) -> int:
+        value = shift = 0
+        while True:
+            byte = self.byte()
+            value |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                return value
+            shift += 7
+
+    def skip_int(self) -> None:
+        while self.byte() & 0x80:
+            pass
+
+    def raw(self) -> bytes:
+        length = self.uint()
+        start, self.pos = self.pos, self.pos + length
+        if self.pos > len(self.data):
+            raise ValueError("length past the end")
+        return self.data[start : self.pos]
+
+    def utf16_length(self) -> int:
+        text = self.raw().decode("utf-8", "surrogatepass")
+        return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+
+    def skip_any(self) -> None:
+        kind = self.byte()
+        if kind == 125:
+            self.skip_int()
+        elif kind in (124, 123, 122):
+            self.pos += {124: 4, 123: 8, 122: 8}[kind]
+        elif kind in (119, 116):
+            self.raw()
+        elif kind == 118:
+            for _ in range(self.uint()):
+                self.raw()
+                self.skip_any()
+        elif kind == 117:
+            for _ in range(self.uint()):
+                self.skip_any()
+        elif kind not in (127, 126, 121, 120):
+            raise ValueError(f"unknown value type {kind}")
+
+
+def _content_length(ref: int, cursor: _Cursor) -> int:
+    """Skip an item's content; the number of clock ticks it takes."""
+    if ref == 1:  # deleted
+        return cursor.uint()
+    if ref == 2:  # JSON strings
+        count = cursor.uint()
+        for _ in range(count):
+            cursor.raw()
+        return count
+    if ref == 4:  # string: one tick per UTF-16 code unit
+        return cursor.utf16_length()
+    if ref in (3, 5):  # binary, embed
+        cursor.raw()
+    elif ref == 6:  # format: key and value
+        cursor.raw()
+        cursor.raw()
+    elif ref == 7:  # a shared type; XmlElement and XmlHook carry a name
+        if cursor.uint() in (3, 5):
+            cursor.raw()
+    elif ref == 8:  # any values
+        count = cursor.uint()
+        for _ in range(count):
+            cursor.skip_any()
+        return count
+    elif ref == 9:  # subdocument: guid and options
+        cursor.raw()
+        cursor.skip_any()
+    else:
+        raise ValueError(f"unknown content type {ref}")
+    return 1
+
+
+def struct_ends(update: bytes) -> dict[int, int]:
+    """Per client, the clock after the last struct of a v1 update (skips left out)."""
+    cursor = _Cursor(update)
+    ends: dict[int, int] = {}
+    for _ in range(cursor.uint()):
+        count, client, clock = cursor.uint(), cursor.uint(), cursor.uint()
+        for _ in range(count):
+            info = cursor.byte()
+            ref = info & 0x1F
+            if ref in (0, 10):  # GC, skip
+                length = cursor.uint()
+            else:
+                if info & 0x80:  # left origin
+                    cursor.uint(), cursor.uint()
+                if info & 0x40:  # right origin
+                    cursor.uint(), cursor.uint()
+                if info & 0xC0 == 0:  # no origin: the parent is written out
+                    if cursor.uint() == 1:
+                        cursor.raw()
+                    else:
+                        cursor.uint(), cursor.uint()
+                    if info & 0x20:
+                        cursor.raw()
+                length = _content_length(ref, cursor)
+            if ref != 10:
+                ends[client] = clock + length
+            clock += length
+    return ends
+
+
+def clocks(state_vector: bytes) -> dict[int, int]:
+    cursor = _Cursor(state_vector)
+    return {cursor.uint(): cursor.uint() for _ in range(cursor.uint())}
+
+
+def sets_aside(update: bytes, state_vector: bytes) -> bool:
+    """Whether a Doc at `state_vector` (after applying `update`) set structs of it aside.
+
+    pycrdt keeps structs whose dependencies are missing aside until those
+    arrive, and says so nowhere: their clocks are past the Doc's state vector.
+    """
+    have = clocks(state_vector)
+    return any(end > have.get(client, 0) for client, end in struct_ends(update).items())
