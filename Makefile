@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-fast install frontend yclients lint bench
+.PHONY: run test test-fast install frontend yclients lint bench faults
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,3 +48,8 @@ test-fast: install yclients
 
 bench: install yclients
 	$(BIN)/python bench/run.py
+
+# Faults against two server processes on throwaway PostgreSQL and Redis: a
+# script that prints figures (and exits non-zero when a bar is missed).
+faults: install yclients
+	$(BIN)/python bench/faults.py

@@ -13,13 +13,14 @@ from django.core.asgi import get_asgi_application
 
 django_application = get_asgi_application()
 
+from documents.realtime.outage import DatabaseOutageGuard  # noqa: E402
 from documents.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_application,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            DatabaseOutageGuard(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

@@ -1,0 +1,87 @@
+"""A loopback TCP proxy whose network can be cut: a dropped connection, as a test sees it.
+
+Browser emulation of "offline" leaves open WebSockets half alive (the page's
+frames stop, the browser still answers pings), which no real network does.
+Cutting here ends every connection at once and refuses new ones until the
+network is restored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+
+from devtools.ports import free_port
+
+
+class TcpProxy:
+    """127.0.0.1:<port> forwarded to 127.0.0.1:<target>, in threads of its own."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._up = True
+        self._stopped = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def cut(self) -> None:
+        """End every connection at once and refuse new ones."""
+        with self._lock:
+            self._up = False
+            doomed, self._open = self._open, set()
+        for sock in doomed:
+            with contextlib.suppress(OSError):
+                # Wakes the thread blocked reading it; the peer sees the end of
+                # the stream at once (an abnormal close for a WebSocket).
+                sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    def restore(self) -> None:
+        with self._lock:
+            self._up = True
+
+    def stop(self) -> None:
+        self._stopped = True
+        self.cut()
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._stopped:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                up = self._up
+            if not up:
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open.update((client, upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.close()
