@@ -21,12 +21,15 @@ then go straight to those peers' channels, so a process alone with a document
 sends nothing to the channel layer per keystroke. A peer that opened the
 document a moment ago and was missed, or a layer that failed for a while, heals
 from the database.
+
+Which of an editor's updates the room accepts, and what it stores of them
+(the shadow, updates awaiting commit, updates waiting for what they build on),
+is in `acceptance.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,15 +44,15 @@ from pycrdt import Doc, get_state
 from documents import conf
 from documents.presence.relay import AwarenessRelay
 from documents.realtime import messages, protocol
+from documents.realtime.acceptance import Acceptance, InvalidUpdate, OutOfSync
+from documents.realtime.acceptance import MissingDependencies as MissingDependencies
 from documents.realtime.close_codes import CloseCode
 from documents.realtime.peers import Peers
 from documents.realtime.title_mirror import TitleMirror
 from documents.realtime.writer import Writer
-from documents.storage import background, crdt, store, update_clocks
+from documents.storage import background, crdt, store
 
 logger = logging.getLogger(__name__)
-
-STASH_MAX_UPDATES = 1000  # per socket, waiting for what they build on
 
 
 class Connection(Protocol):
@@ -63,18 +66,6 @@ class Connection(Protocol):
     async def end(self, code: int, reason: str) -> None: ...
 
     async def reject(self, code: int, reason: str) -> None: ...
-
-
-class InvalidUpdate(ValueError):
-    """An update pycrdt cannot decode, or cannot apply to the document."""
-
-
-class MissingDependencies(InvalidUpdate):
-    """An update built on content that never arrived: nobody can apply it."""
-
-
-class OutOfSync(Exception):
-    """Answering now would acknowledge updates that still wait for what they build on."""
 
 
 class DocumentTooLarge(ValueError):
@@ -144,25 +135,7 @@ class Room:
         self._idle_handle: asyncio.TimerHandle | None = None
         self._title: TitleMirror | None = None
         self.closed = False
-        # An update is accepted only if it applies to the committed content
-        # plus the updates accepted before it. `doc` must hold committed
-        # content only (a newcomer's step 2 is made from it), so updates are
-        # tried on a shadow: `doc` plus `_pending`, the accepted updates not
-        # yet applied to `doc`, in submission order. None means "rebuild it
-        # before the next update": a failed apply can leave a Doc half-changed.
-        self._shadow: Doc[Any] | None = None
-        self._shadow_changes: list[bytes] = []  # what the shadow's last transaction did
-        self._pending: dict[int, bytes] = {}  # by a token of our own
-        self._committing: dict[int, int] = {}  # seq -> token, until `doc` has it
-        self._tokens = itertools.count()
-        # Updates that build on content not here yet, per socket, in order.
-        # A reconnecting editor sends edits typed since the server's step 1
-        # before its step 2 (the offline edits they build on): they wait here
-        # for it instead of being refused, which would lose them.
-        self._stashed: dict[Connection, list[bytes]] = {}
-        self._stash_timers: dict[Connection, asyncio.TimerHandle] = {}
-        self._retrying = False
-        self._stash_tasks: set[asyncio.Future[None]] = set()
+        self._acceptance = Acceptance(document_id, lambda: self.doc.get_update(), self._submit)
 
     @cached_property
     def peers(self) -> Peers:
@@ -195,6 +168,7 @@ class Room:
         if self.closed:
             return
         self.closed = True
+        self._acceptance.close()
         if self._title is not None:
             await self._title.close()
         if self._idle_handle:
@@ -221,7 +195,7 @@ class Room:
     async def leave(self, conn: Connection) -> None:
         """Tell everyone at once that the editor's carets are gone."""
         self.connections.discard(conn)
-        self._drop_stash(conn)
+        self._acceptance.forget(conn)
         await self.awareness.left(conn)
         await self._publish_online()
         if not self.connections and not self.closed:
@@ -233,7 +207,7 @@ class Room:
 
     async def sync_step1(self, conn: Connection, state_vector: bytes) -> None:
         """Answer with exactly the committed content the editor lacks."""
-        if self._stashed.get(conn):
+        if self._acceptance.has_waiting(conn):
             raise OutOfSync("updates wait for content this editor has not sent")
         with crdt.failures_as(lambda _: InvalidUpdate("state vector cannot be decoded")):
             diff = self.doc.get_update(state_vector)
@@ -249,155 +223,36 @@ class Room:
             return None
         if self.size + len(update) > conf.get("MAX_DOCUMENT_BYTES"):
             raise DocumentTooLarge(f"document would exceed {conf.get('MAX_DOCUMENT_BYTES')} bytes")
-        shadow = self._shadow_doc()
-        self._shadow_changes.clear()
-        try:
-            with crdt.failures_as(lambda why: InvalidUpdate(f"cannot be applied: {why}")):
-                shadow.apply_update(update)
-            change = self._shadow_changes[0] if self._shadow_changes else store.EMPTY_UPDATE
-            self._shadow_changes.clear()
-            try:
-                waiting = update_clocks.sets_aside(update, shadow.get_state())
-            except (ValueError, IndexError, RecursionError) as exc:
-                raise InvalidUpdate(f"cannot be read: {exc}") from exc
-            if waiting:
-                # Structs set aside until what they build on arrives would be
-                # integrated differently (or not at all) by a load that merges
-                # the log: never stored like that. The update waits whole.
-                self._shadow = None
-                self._stash(conn, update)
-                return None
-        except InvalidUpdate:
-            self._shadow = None
-            raise
-        if change == store.EMPTY_UPDATE:
-            return None  # the document held all of it already: nothing to store
+        change = self._acceptance.accept(conn, update)
+        if change is None:
+            return None  # it waits for what it builds on, or changes nothing
         future = self._submit(conn, change)
-        self._retry_stashed()
+        self._acceptance.retry()
         return future
 
     def _submit(self, conn: Connection, change: bytes) -> asyncio.Future[int]:
-        # What is stored and relayed is the shadow's own encoding of what the
-        # update changed: copies of content the document already holds are
-        # left out, so a load that merges the log cannot pick another version.
-        update = change
-        token = next(self._tokens)
-        self._pending[token] = update
-        self.size += len(update)
-        pending = store.Pending(self.document_id, update, conn.user_id)
+        token = self._acceptance.pending(change)
+        self.size += len(change)
+        pending = store.Pending(self.document_id, change, conn.user_id)
 
         def committed(seq: int) -> None:
-            if seq <= self.last_seq:
-                self._pending.pop(token, None)  # a heal brought it into `doc` already
-            else:
-                self._committing[seq] = token
-            self._inbox.put_nowait(_Committed(seq, update, conn))
+            self._acceptance.committed(token, seq, self.last_seq)
+            self._inbox.put_nowait(_Committed(seq, change, conn))
 
         future = self.writer.submit(pending, committed)
 
         def uncount(done: asyncio.Future[int]) -> None:
             if not done.cancelled() and done.exception() is not None:
-                self.size = max(0, self.size - len(update))  # nothing of it was stored
-            failed = done.cancelled() or done.exception() is not None
-            if failed and self._pending.pop(token, None) is not None:
-                self._shadow = None  # it holds an update that will never be committed
+                self.size = max(0, self.size - len(change))  # nothing of it was stored
+            if done.cancelled() or done.exception() is not None:
+                self._acceptance.failed(token)
 
         future.add_done_callback(uncount)
         return future
 
-    def _stash(self, conn: Connection, update: bytes) -> None:
-        waiting = self._stashed.setdefault(conn, [])
-        if len(waiting) >= STASH_MAX_UPDATES:
-            self._drop_stash(conn)
-            raise MissingDependencies("too many updates wait for content that never came")
-        waiting.append(update)
-        if conn not in self._stash_timers:
-            self._stash_timers[conn] = asyncio.get_running_loop().call_later(
-                conf.get("STASH_SECONDS"), self._stash_expired, conn
-            )
-
-    def _stash_expired(self, conn: Connection) -> None:
-        self._stash_timers.pop(conn, None)
-        if self._stashed.pop(conn, None):
-            task = asyncio.ensure_future(
-                conn.reject(CloseCode.INVALID_UPDATE, "updates built on content that never came")
-            )
-            self._stash_tasks.add(task)
-            task.add_done_callback(self._stash_tasks.discard)
-
-    def _drop_stash(self, conn: Connection) -> None:
-        self._stashed.pop(conn, None)
-        timer = self._stash_timers.pop(conn, None)
-        if timer is not None:
-            timer.cancel()
-
-    def _retry_stashed(self) -> None:
-        """Try the waiting updates again: what they build on may have arrived."""
-        if not self._stashed or self._retrying:
-            return
-        self._retrying = True
-        try:
-            progress = True
-            while progress:
-                progress = False
-                for conn, waiting in list(self._stashed.items()):
-                    while waiting:
-                        shadow = self._shadow_doc()
-                        self._shadow_changes.clear()
-                        update = waiting[0]
-                        try:
-                            with crdt.failures_as(InvalidUpdate):
-                                shadow.apply_update(update)
-                            still = update_clocks.sets_aside(update, shadow.get_state())
-                        except (InvalidUpdate, ValueError, IndexError, RecursionError):
-                            self._shadow = None
-                            logger.warning("room %s dropped a waiting update", self.document_id)
-                            waiting.pop(0)
-                            continue
-                        if still:
-                            self._shadow = None
-                            break
-                        waiting.pop(0)
-                        progress = True
-                        change = b"".join(self._shadow_changes[:1]) or store.EMPTY_UPDATE
-                        self._shadow_changes.clear()
-                        if change != store.EMPTY_UPDATE:
-                            self._submit(conn, change)
-                    if not waiting:
-                        self._drop_stash(conn)
-        finally:
-            self._retrying = False
-
     def _shadow_doc(self) -> Doc[Any]:
-        """The shadow, rebuilt (one copy of the document) after anything went wrong."""
-        if self._shadow is not None:
-            return self._shadow
-        left_out: set[int] = set()
-        while True:
-            shadow: Doc[Any] = Doc()
-            shadow.apply_update(self.doc.get_update())
-            for token, update in self._pending.items():
-                if token in left_out:
-                    continue
-                try:
-                    shadow.apply_update(update)
-                except BaseException as exc:
-                    if not crdt.is_crdt_failure(exc):
-                        raise
-                    # Accepted against content that has changed since (an
-                    # update from another process came first). It is still
-                    # committed; a load quarantines it if it never applies.
-                    logger.warning(
-                        "room %s: an update awaiting commit no longer applies: %s",
-                        self.document_id,
-                        crdt.describe(exc),
-                    )
-                    left_out.add(token)
-                    break
-            else:
-                shadow.observe(lambda event: self._shadow_changes.append(event.update))
-                self._shadow = shadow
-                return shadow
+        # Tests compare the shadow with `doc`.
+        return self._acceptance.shadow()
 
     def awareness_update(self, conn: Connection, payload: bytes) -> None:
         """Take the editor's own awareness states, stamped with its server-side identity."""
@@ -453,29 +308,15 @@ class Room:
 
     def _apply(self, seq: int, update: bytes) -> None:
         """Apply a committed update to `doc`, and keep the shadow in step."""
-        token = self._committing.pop(seq, None)
-        if token is not None:
-            self._pending.pop(token, None)  # ours: the shadow has it already
         self.last_seq = seq
-        if update == store.EMPTY_UPDATE:
-            return  # a quarantined entry, as a heal reads it
         applied = False
-        with crdt.failures_logged(
-            logger, "room %s could not apply committed update %d", self.document_id, seq
-        ):
-            self.doc.apply_update(update)
-            applied = True
-        if not applied:
-            self._shadow = None  # `doc` changed in a way the shadow did not
-        elif token is None and self._shadow is not None:
-            try:
-                self._shadow.apply_update(update)
-            except BaseException as exc:
-                if not crdt.is_crdt_failure(exc):
-                    raise
-                self._shadow = None
-            self._shadow_changes.clear()
-        self._retry_stashed()
+        if update != store.EMPTY_UPDATE:  # empty: a quarantined entry, as a heal reads it
+            with crdt.failures_logged(
+                logger, "room %s could not apply committed update %d", self.document_id, seq
+            ):
+                self.doc.apply_update(update)
+                applied = True
+        self._acceptance.applied(seq, update, applied)
 
     async def _heal(self) -> None:
         """Catch up from the database, the source of truth."""
@@ -488,10 +329,8 @@ class Room:
                 logger, "room %s could not apply its stored content", self.document_id
             ):
                 self.doc.apply_update(loaded.update)
-            self._shadow = None  # rare: rebuilt at the next update
             self.last_seq = max(self.last_seq, loaded.last_seq)
-            for seq in [seq for seq in self._committing if seq <= self.last_seq]:
-                self._pending.pop(self._committing.pop(seq), None)
+            self._acceptance.reset_after_snapshot(self.last_seq)
             self.size = loaded.size
             self.healed += 1
             await self._deliver(protocol.encode_sync_update(self.doc.get_update(before)))
