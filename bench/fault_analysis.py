@@ -131,3 +131,39 @@ def by_document(clients: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]
     for c in clients:
         out.setdefault(c["doc"], []).append(c)
     return out
+
+
+def caret_latencies(
+    clients: list[dict[str, Any]], since: float, until: float, *, cross: bool = True
+) -> list[float]:
+    """Seconds from each caret move (made in [since, until)) to its first arrival at each other
+    client of its document on the other server process (`cross`) or on the same one."""
+    server = {c["gid"]: c["server"] for c in clients}
+    out: list[float] = []
+    for c in clients:
+        first: dict[tuple[int, float], float] = {}
+        for t, gid, moved in c["carets"]:
+            if (server.get(gid) != c["server"]) != cross or not since <= moved / 1000 < until:
+                continue
+            key = (gid, moved)
+            first[key] = min(first.get(key, math.inf), t / 1000)
+        out.extend(seen - moved / 1000 for (_, moved), seen in first.items())
+    return out
+
+
+def quantile(values: list[float], q: float) -> float:
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+def removed_while_connected(clients: list[dict[str, Any]]) -> list[tuple[float, int, int]]:
+    """(time, observer gid, owner gid) of every caret a client saw removed while its owner
+    was connected and synced (a false expiry: the owner's process was alive)."""
+    return [
+        (t / 1000, c["gid"], gid)
+        for c in clients
+        for t, gid, connected in c.get("removals", [])
+        if connected
+    ]

@@ -318,6 +318,7 @@ def measure(stage: Stage, load: LoadProcess, dump: Path, rss: RssPeak) -> Outcom
     baseline = fa.baseline_p95_ms(pairs, tl)
     threshold = fa.normal_latency_threshold_ms(baseline)
     codes = fa.close_codes(clients)
+    calm_carets = fa.caret_latencies(clients, tl.ready + 1, tl.fault, cross=True)
     gone = [c["gid"] for c in clients if not c["shouldConnect"] or not c["connected"]]
     out.figures = {
         "outage_s": back - fault,
@@ -336,6 +337,11 @@ def measure(stage: Stage, load: LoadProcess, dump: Path, rss: RssPeak) -> Outcom
         "normal_latency_threshold_ms": threshold,
         "latency_normal_after_s": fa.back_to_normal(pairs, tl, threshold),
         "presence_recovery_s": fa.presence_recovery(clients, back),
+        # Steady state, before the fault: carets from the other process, move to arrival.
+        "calm_cross_caret_ms": {
+            q: 1000 * fa.quantile(calm_carets, v) for q, v in (("p50", 0.5), ("p99", 0.99))
+        },
+        "carets_removed_while_owner_connected": len(fa.removed_while_connected(clients)),
         "close_codes": dict(sorted(codes.items(), key=lambda kv: str(kv[0]))),
         "connection_errors": sum(c["connectionErrors"] for c in clients),
         "clients_disconnected_at_end": len(gone),
@@ -474,6 +480,12 @@ def print_details(out: Outcome) -> None:
         f" (calm p95 {f['baseline_p95_ms']:.1f} ms)"
         f" {seconds(f['latency_normal_after_s'])} after the return;"
         f" cross-process carets seen again {seconds(f['presence_recovery_s'])} after it"
+    )
+    calm = f["calm_cross_caret_ms"]
+    print(
+        f"  calm cross-process carets p50 {calm['p50']:.0f} ms, p99 {calm['p99']:.0f} ms;"
+        f" carets removed while their owner was connected:"
+        f" {f['carets_removed_while_owner_connected']}"
     )
     print(
         f"  client close codes: {codes_text(f['close_codes'])};"

@@ -91,7 +91,26 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 REDIS_URL = env_str("REDIS_URL")
 CHANNEL_LAYERS: dict[str, Any]
-if REDIS_URL:
+# "pubsub" (the default with Redis): Redis pub/sub (documents/realtime/layer.py), read by
+# one task per process straight off its socket. "core": channels_redis's lists, which a
+# process drains one message at a time, four Redis commands each (about 90 a second here,
+# fewer than two busy processes send each other: carets then arrived seconds late). Either
+# can lose messages (a full channel, a Redis restart); rooms heal updates from the database
+# and presence from heartbeats.
+CHANNEL_LAYER = env_str("CHANNEL_LAYER", "pubsub")
+if CHANNEL_LAYER not in ("pubsub", "core"):
+    raise ImproperlyConfigured(f"CHANNEL_LAYER must be pubsub or core, not {CHANNEL_LAYER!r}")
+if REDIS_URL and CHANNEL_LAYER == "pubsub":
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "documents.realtime.layer.PubSubChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": env_str("CHANNEL_LAYER_PREFIX", "collab") or "collab",
+            },
+        }
+    }
+elif REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",

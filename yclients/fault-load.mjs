@@ -65,6 +65,7 @@ const wsClass = (cookie, origin) => {
 }
 
 let stopping = false
+const byClientId = new Map() // Yjs client id -> FaultClient
 // A frame the server relays that Yjs cannot apply throws inside the provider's message handler,
 // which would end the whole process: count it (the runner reports it) and carry on.
 let clientExceptions = 0
@@ -110,6 +111,7 @@ class FaultClient {
     this.seen = [] // [senderGid, n, epochMs]: first sighting of another client's marker
     this.seenKeys = new Set()
     this.carets = [] // [epochMs, peerGid, moveEpochMs]: a peer's caret move arriving
+    this.removals = [] // [epochMs, peerGid, ownerConnected]: a peer's state removed here
     this.closes = [] // [epochMs, code]
     this.errors = 0
     this.everSynced = false
@@ -121,6 +123,7 @@ class FaultClient {
       connect: false
     })
     this.provider = provider
+    byClientId.set(this.ydoc.clientID, this)
     this.updateErrors = 0
     countUpdateErrors(this, provider)
     provider.on('sync', (synced) => {
@@ -145,13 +148,21 @@ class FaultClient {
         }
       }
     })
-    provider.awareness.on('change', ({ added, updated }, origin) => {
+    provider.awareness.on('change', ({ added, updated, removed }, origin) => {
       if (origin === 'local') return
       const t = epoch()
       const states = provider.awareness.getStates()
       for (const id of added.concat(updated)) {
         const c = states.get(id)?.cursor
         if (c && typeof c.gid === 'number' && c.gid !== this.gid) this.carets.push([t, c.gid, c.t])
+      }
+      // A removal while the caret's owner is still connected is a false expiry (or a ghost
+      // taken away by mistake): every client lives in this process, so ask the owner itself.
+      // The client's own socket dropping removes everyone (y-websocket does it locally): skip.
+      if (!provider.wsconnected) return
+      for (const id of removed) {
+        const owner = byClientId.get(id)
+        if (owner && owner !== this) this.removals.push([t, owner.gid, owner.provider.wsconnected && owner.provider.synced])
       }
     })
     provider.awareness.setLocalStateField('user', { name: `fault ${gid}` })
@@ -187,6 +198,7 @@ class FaultClient {
       sentOffline: this.sentOffline,
       seen: this.seen,
       carets: this.carets,
+      removals: this.removals,
       closes: this.closes,
       connectionErrors: this.errors,
       updateErrors: this.updateErrors,

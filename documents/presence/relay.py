@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from documents import conf
-from documents.presence.rules import Presence
+from documents.presence.rules import Listening, Presence
 from documents.realtime import messages, protocol
 from documents.realtime.protocol import AwarenessEntry
 
@@ -29,13 +29,14 @@ Send = Callable[[messages.Message], Awaitable[None]]  # to the other processes
 
 class AwarenessRelay:
     def __init__(self, deliver: Deliver, send_to_peers: Send) -> None:
-        self.presence = Presence()
+        # Wall time: heartbeats carry it, and other processes' stamps are compared with it.
+        self.presence = Presence(listening=Listening())
         self.channel = ""  # this room's channel, the origin of what we send
         self._deliver = deliver
         self._send_to_peers = send_to_peers
         self._to_local: dict[int, AwarenessEntry] = {}
         self._to_group: dict[int, AwarenessEntry] = {}
-        self._flush_handle: asyncio.TimerHandle | None = None
+        self._flush_handle: asyncio.Handle | None = None
         self._flushing: set[asyncio.Task[None]] = set()
         self._ask_peers = False  # a reconnect needs the other processes' states re-stamped
 
@@ -89,7 +90,11 @@ class AwarenessRelay:
         """States relayed by another process, already stamped there."""
         entries = protocol.decode_awareness(payload, self.presence.is_news)
         changed = self.presence.apply(origin, entries, None)
-        self._queue(changed, to_group=False)
+        if changed:
+            self._queue(changed, to_group=False)
+            # The sender gathered these for a moment already; a second wait
+            # here would double every caret's delay across processes.
+            self._flush_at_once()
 
     async def forget(self, origin: str) -> None:
         """Another process left or died: drop its editors' states at once."""
@@ -121,6 +126,12 @@ class AwarenessRelay:
             self._flush_handle = asyncio.get_running_loop().call_later(
                 conf.get("AWARENESS_FLUSH_SECONDS"), self._flush_soon
             )
+
+    def _flush_at_once(self) -> None:
+        """Flush on the loop's next turn: what else arrives in this one goes along."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+        self._flush_handle = asyncio.get_running_loop().call_soon(self._flush_soon)
 
     def _flush_soon(self) -> None:
         task = asyncio.create_task(self.flush())

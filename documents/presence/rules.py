@@ -32,11 +32,17 @@ A re-stamped state is marked until its owner echoes it back at that clock
 (stock clients re-send what they receive). Until then an owner's change at
 the same clock crossed the re-stamp in flight and is taken, one clock on
 again, rather than lost.
+
+Silence is judged in listening time, not wall time (`Listening`): a process
+whose listen loop is seconds behind (a backlog, a busy CPU) hears everyone
+late, and must not take that for their death, nor for the loss of its own
+place in the group.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +50,88 @@ from typing import Any
 from documents.realtime.protocol import MAX_AWARENESS_CLOCK, AwarenessEntry
 
 TOMBSTONE_SECONDS = 60.0  # longer than any re-send of an old state takes to arrive
+UNHEARD_KEPT = 64  # own heartbeats remembered while none comes back
+
+
+class Listening:
+    """How far behind a room's listen loop is, from its own heartbeats' round trips.
+
+    Every heartbeat a room sends to its group comes back to it, after
+    everything sent to it before. The loop is behind by the longer of the
+    last round trip and the age of the oldest heartbeat still on its way:
+    while it waits for one, it cannot have heard anything sent since.
+    `position` (now minus that lag) is the time up to which the room has heard
+    everyone; silences are measured there, so a backlog delays an expiry by
+    its own length instead of causing one.
+
+    A heartbeat that never comes back is told apart from one that is late by
+    what the loop does meanwhile: it heard messages sent well after it (the
+    layer carries others' messages but not ours: our place in the group is
+    gone), or it heard nothing at all for several beats (the layer is silent).
+    A loop that is behind is still working through older messages. The first
+    test compares other processes' clocks with ours, so it allows `grace`.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._round_trip = 0.0
+        self._unheard: deque[float] = deque(maxlen=UNHEARD_KEPT)
+        self._newest_other = -float("inf")  # the latest send time heard from another process
+        self._heard_any = False  # since the last beat
+        self.quiet_beats = 0
+
+    def now(self) -> float:
+        return self._clock()
+
+    def sent(self, at: float) -> None:
+        """We sent a heartbeat stamped `at` to the group."""
+        self._unheard.append(at)
+
+    def interrupted(self) -> None:
+        """The layer failed: from now until `reset` the room hears nobody, through
+        no fault of theirs, so their silence is not counted meanwhile."""
+        self._unheard.append(self._clock())
+
+    def echoed(self, at: float) -> None:
+        """Our heartbeat stamped `at` came back; older ones never will."""
+        self._heard_any = True
+        if not self._unheard or at < self._unheard[0]:
+            return  # one given up on in `reset`
+        self._round_trip = max(0.0, self._clock() - at)
+        while self._unheard and self._unheard[0] <= at:
+            self._unheard.popleft()
+
+    def heard(self, sent_at: float | None) -> None:
+        """The loop took another process's message (stamped `sent_at`, if it was)."""
+        self._heard_any = True
+        if sent_at is not None:
+            self._newest_other = max(self._newest_other, sent_at)
+
+    def beat(self) -> None:
+        """One heartbeat interval passed: count it if the loop heard nothing at all."""
+        self.quiet_beats = 0 if self._heard_any else self.quiet_beats + 1
+        self._heard_any = False
+
+    def lag(self) -> float:
+        """Seconds the listen loop is behind: nothing sent since then has been heard yet."""
+        waiting = self._clock() - self._unheard[0] if self._unheard else 0.0
+        return max(self._round_trip, waiting)
+
+    def position(self) -> float:
+        return self._clock() - self.lag()
+
+    def lost(self, grace: float, quiet_beats: int) -> bool:
+        """Our heartbeats stopped coming back, and not because we are behind."""
+        if not self._unheard or self._clock() - self._unheard[0] <= grace:
+            return False
+        return self._newest_other - self._unheard[0] > grace or self.quiet_beats >= quiet_beats
+
+    def reset(self) -> None:
+        """Rejoined after a failure: what was sent before is not coming back."""
+        self._round_trip = 0.0
+        self._unheard.clear()
+        self._newest_other = -float("inf")
+        self.quiet_beats = 0
 
 
 @dataclass(slots=True)
@@ -65,10 +153,14 @@ def _user_id(state: Any, user: dict[str, Any] | None) -> Any:
 
 
 class Presence:
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, listening: Listening | None = None
+    ) -> None:
         self._states: dict[int, _Held] = {}
-        self._heard: dict[str, float] = {}  # remote origin -> last time heard
+        # remote origin -> when last heard, in listening time (`Listening.position`)
+        self._heard: dict[str, float] = {}
         self._clock = clock
+        self.listening = listening or Listening(clock)
 
     def apply(
         self,
@@ -206,24 +298,41 @@ class Presence:
         ]
 
     def peers(self, max_silence: float) -> list[str]:
-        """Other processes heard from within `max_silence`."""
-        now = self._clock()
+        """Other processes heard from within `max_silence` of listening time."""
+        now = self.listening.position()
         return [origin for origin, heard in self._heard.items() if now - heard <= max_silence]
+
+    def rejoined(self) -> None:
+        """The room rejoined its group after a failure: start listening afresh.
+
+        Nobody was heard during the outage, through no fault of theirs: every
+        known process gets `max_silence` from now to answer the room's hello.
+        """
+        self.listening.reset()
+        now = self.listening.position()
+        for origin in self._heard:
+            self._heard[origin] = now
 
     def heard_from(self, origin: str) -> bool:
         """Another process is alive; True if it was unknown (or had been expired)."""
         new = origin not in self._heard
-        self._heard[origin] = self._clock()
+        # Where the listen loop is, not the wall clock: the message may have
+        # waited behind others, and the next one from there waits as long.
+        self._heard[origin] = max(self._heard.get(origin, -float("inf")), self.listening.position())
         return new
 
     def expire(self, max_silence: float) -> tuple[list[str], list[AwarenessEntry]]:
-        """Forget processes silent for longer than `max_silence`, presumed dead, and
-        tombstones old enough that no stale re-send is still on its way.
+        """Forget processes silent for longer than `max_silence` of listening time,
+        presumed dead, and tombstones old enough that no stale re-send is still
+        on its way.
 
         Returns the dead processes' channels and the removals of their users.
         """
+        heard_up_to = self.listening.position()
+        dead = [
+            origin for origin, heard in self._heard.items() if heard_up_to - heard > max_silence
+        ]
         now = self._clock()
-        dead = [origin for origin, heard in self._heard.items() if now - heard > max_silence]
         gone: list[AwarenessEntry] = []
         for origin in dead:
             gone.extend(self.remove_owner(origin, tombstone=False))

@@ -7,7 +7,7 @@ as is: each message is built by one of the constructors below.
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 from uuid import UUID
 
 from asgiref.sync import async_to_sync
@@ -50,11 +50,16 @@ class RoomBye(TypedDict):
 
 
 class RoomHeartbeat(TypedDict):
-    """A room is alive and has delivered up to `last_seq`."""
+    """A room is alive and has delivered up to `last_seq`.
+
+    `sent_at` (the sender's wall time) lets the sender time its own heartbeat's
+    round trip through the group: how far behind its listen loop is.
+    """
 
     type: Literal["room.heartbeat"]
     origin: str
     last_seq: int
+    sent_at: float
 
 
 class PresenceUpdate(TypedDict):
@@ -113,8 +118,8 @@ def room_bye(origin: str) -> RoomBye:
     return {"type": "room.bye", "origin": origin}
 
 
-def room_heartbeat(origin: str, last_seq: int) -> RoomHeartbeat:
-    return {"type": "room.heartbeat", "origin": origin, "last_seq": last_seq}
+def room_heartbeat(origin: str, last_seq: int, sent_at: float) -> RoomHeartbeat:
+    return {"type": "room.heartbeat", "origin": origin, "last_seq": last_seq, "sent_at": sent_at}
 
 
 def presence_update(origin: str, payload: bytes) -> PresenceUpdate:
@@ -123,6 +128,15 @@ def presence_update(origin: str, payload: bytes) -> PresenceUpdate:
 
 def presence_states(origin: str, payload: bytes) -> PresenceStates:
     return {"type": "presence.states", "origin": origin, "payload": payload}
+
+
+def stamped(message: Message, sent_at: float) -> dict[str, Any]:
+    """The message with its sender's wall time (`sent_at`), as rooms send them.
+
+    A room that stopped hearing its own heartbeats tells a lost membership
+    (it hears others' messages sent well after them) from a backlog.
+    """
+    return {**message, "sent_at": sent_at}
 
 
 def announce(document_id: UUID, message: Message) -> None:

@@ -15,6 +15,11 @@ republishes who is online and has the room catch up from the database. A room
 also expects to hear its own heartbeats back from the group: when they stop
 arriving while sends succeed, its membership was lost without an error (a
 quick restart, an eviction) and it rejoins the same way.
+
+Being behind is not being cut off: a listen loop seconds behind (a backlog, a
+busy CPU) hears everyone's heartbeats late, its own included. Heartbeats carry
+their send time, and the room judges silences (peers' and its own) in how far
+it has listened, not by the wall clock (`presence.rules.Listening`).
 """
 
 from __future__ import annotations
@@ -90,7 +95,7 @@ class Peers:
         self.channel = ""
         self._healthy = True
         self._failed_at = 0.0
-        self._heard_self = time.monotonic()
+        self.listening = awareness.presence.listening
         self._tasks: list[asyncio.Task[None]] = []
         self._recovery: asyncio.Task[None] | None = None
         self._closed = False
@@ -114,10 +119,9 @@ class Peers:
         is missed. A layer that is down does not stop the room opening: it
         serves its editors from the database and joins once the layer is back.
         """
-        # The default prefix matters: channels_redis serves every process-local
-        # channel from one shared list, named after that prefix.
+        # The default prefix matters: channels_redis's list-based layer serves
+        # every process-local channel from one shared list, named after it.
         self.channel = await self.layer.new_channel()
-        self._heard_self = time.monotonic()
         try:
             await self._call(self.layer.group_add(self.group, self.channel))
         except Exception as exc:
@@ -152,7 +156,7 @@ class Peers:
     # -- sending --------------------------------------------------------------
 
     async def group_send(self, message: messages.Message) -> None:
-        await self.layer.group_send(self.group, message)
+        await self.layer.group_send(self.group, messages.stamped(message, self.listening.now()))
 
     async def send_to_peers(self, message: messages.Message) -> None:
         for peer in self.awareness.peers():
@@ -160,7 +164,9 @@ class Peers:
 
     async def _send(self, channel: str, message: messages.Message) -> None:
         try:
-            await self._call(self.layer.send(channel, message))
+            await self._call(
+                self.layer.send(channel, messages.stamped(message, self.listening.now()))
+            )
         except ChannelFull:
             # That peer is not reading: it heals from the database when our
             # next heartbeat shows it is behind.
@@ -210,23 +216,30 @@ class Peers:
 
     async def _dispatch(self, message: dict[str, Any]) -> None:
         origin = message.get("origin")
+        sent_at = message.get("sent_at")
         if origin == self.channel:
-            # Our own group messages come back: proof we are still in the group.
-            self._heard_self = time.monotonic()
+            # Our own group messages come back: proof we are still in the
+            # group, and the heartbeats' round trip is how far behind we are.
+            if message.get("type") == "room.heartbeat" and isinstance(sent_at, int | float):
+                self.listening.echoed(sent_at)
             return
+        self.listening.heard(sent_at if isinstance(sent_at, int | float) else None)
         handler = self._handlers.get(message.get("type", ""))
         if handler is None:
             logger.warning("room %s ignored message %r", self.document_id, message.get("type"))
             return
         try:
-            if (
-                origin
-                and self.awareness.heard_from(origin)
-                and message["type"] not in ("room.hello", "presence.states")
-            ):
+            kind = message["type"]
+            if origin and self.awareness.heard_from(origin) and kind != "room.bye":
                 # A process we had given up on (or never met): ask for its
-                # users again rather than wait for their next change.
-                await self._send(origin, messages.room_hello(self.channel))
+                # users again rather than wait for their next change, and
+                # tell it ours (a hello's answer does that already). It may
+                # have greeted the group before we joined, and our editors'
+                # states went to the peers we knew when they arrived.
+                if kind != "presence.states":
+                    await self._send(origin, messages.room_hello(self.channel))
+                if kind != "room.hello":
+                    await self._send(origin, self.awareness.local_states_message())
             await handler(message)
         except asyncio.CancelledError:
             raise
@@ -262,10 +275,16 @@ class Peers:
         while True:
             await asyncio.sleep(interval)
             beats += 1
+            self.listening.beat()
             if self._healthy:
+                sent_at = self.listening.now()
+                # Counted before it goes: it can come back before the send returns.
+                self.listening.sent(sent_at)
                 try:
                     await self._call(
-                        self.group_send(messages.room_heartbeat(self.channel, self.host.last_seq))
+                        self.group_send(
+                            messages.room_heartbeat(self.channel, self.host.last_seq, sent_at)
+                        )
                     )
                     if beats % RENEW_GROUP_BEATS == 0:
                         await self._call(self.layer.group_add(self.group, self.channel))
@@ -274,8 +293,11 @@ class Peers:
                 except Exception as exc:
                     self._failed("sending a heartbeat", exc)
                 else:
-                    if time.monotonic() - self._heard_self > ECHO_GRACE_BEATS * interval:
-                        self._failed("hearing its own heartbeats", None)
+                    if self.listening.lost(ECHO_GRACE_BEATS * interval, ECHO_GRACE_BEATS):
+                        self._failed(
+                            "hearing its own heartbeats",
+                            f"none back for {self.listening.lag():.1f} s",
+                        )
             if beats % ONLINE_REFRESH_BEATS == 0:
                 await self.publish_online()
             for dead in await self.awareness.expire():
@@ -307,13 +329,14 @@ class Peers:
     async def _call(self, call: Awaitable[T]) -> T:
         return await asyncio.wait_for(call, LAYER_CALL_SECONDS)
 
-    def _failed(self, doing: str, exc: BaseException | None) -> None:
+    def _failed(self, doing: str, exc: BaseException | str) -> None:
         """The layer failed us: retry in the background until it answers again."""
         if self._closed:
             return
         if self._healthy:
             self._healthy = False
             self._failed_at = time.monotonic()
+            self.listening.interrupted()
             logger.warning(
                 "room %s lost the channel layer (%s: %r); serving editors locally, retrying",
                 self.document_id,
@@ -341,7 +364,7 @@ class Peers:
                 continue
             break
         self._healthy = True
-        self._heard_self = time.monotonic()
+        self.awareness.presence.rejoined()
         logger.warning(
             "room %s rejoined the channel layer after %.1f s; catching up from the database",
             self.document_id,

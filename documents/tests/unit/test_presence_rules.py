@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from documents.presence.rules import TOMBSTONE_SECONDS, Presence
+from documents.presence.rules import TOMBSTONE_SECONDS, Listening, Presence
 from documents.realtime import protocol
 from documents.realtime.protocol import AwarenessEntry
 
@@ -81,6 +81,122 @@ def test_a_silent_process_is_presumed_dead_and_its_users_removed():
     # Alive after all: its states are accepted again, not blocked by a tombstone.
     assert presence.heard_from("room-a") is True
     assert len(presence.apply("room-a", [AwarenessEntry(7, 1, {"user": ALICE})], None)) == 1
+
+
+# -- silence in listening time (a loop behind is not a peer dead) ----------------
+
+BEAT = 0.5
+
+
+class Beating:
+    """A room's heartbeats every BEAT; each comes back `echo_after` later (None: never)."""
+
+    def __init__(self, clock: Clock, listening: Listening, echo_after: float | None) -> None:
+        self.clock, self.listening, self.echo_after = clock, listening, echo_after
+        self.in_flight: list[float] = []
+
+    def run(self, beats: int) -> None:
+        for _ in range(beats):
+            self.clock.now += BEAT
+            self.listening.beat()
+            self.listening.sent(self.clock.now)
+            self.in_flight.append(self.clock.now)
+            while (
+                self.echo_after is not None
+                and self.in_flight
+                and self.in_flight[0] + self.echo_after <= self.clock.now
+            ):
+                self.listening.echoed(self.in_flight.pop(0))
+
+
+def test_a_listen_loop_seconds_behind_expires_nobody_it_still_hears():
+    clock = Clock()
+    presence = Presence(clock)
+    presence.heard_from("room-a")
+    presence.apply("room-a", [AwarenessEntry(7, 1, {"user": ALICE})], None)
+    # A backlog grows past the 1.75 s expiry: nothing of ours comes back for
+    # 3 s, and the loop works through messages room-a sent 3 s ago.
+    Beating(clock, presence.listening, echo_after=None).run(6)
+    presence.listening.heard(clock.now - 3.0)
+    assert presence.listening.lag() >= 2.5
+    assert presence.expire(1.75) == ([], [])
+    assert presence.peers(1.75) == ["room-a"]
+    assert not presence.listening.lost(3.0, 6)
+
+
+def test_a_peer_silent_while_our_own_heartbeats_come_back_is_dead():
+    clock = Clock()
+    presence = Presence(clock)
+    presence.heard_from("room-a")
+    presence.apply("room-a", [AwarenessEntry(7, 1, {"user": ALICE})], None)
+    # A second behind, steadily: the silence is judged a second later than by
+    # the wall clock, and then it is judged.
+    beating = Beating(clock, presence.listening, echo_after=1.0)
+    beating.run(5)
+    assert presence.listening.lag() == 1.0
+    assert presence.expire(1.75) == ([], [])
+    beating.run(1)
+    assert presence.expire(1.75) == (["room-a"], [AwarenessEntry(7, 2, None)])
+
+
+def test_own_heartbeats_lost_while_others_arrive_means_the_membership_is_gone():
+    clock = Clock()
+    listening = Listening(clock)
+    beating = Beating(clock, listening, echo_after=None)
+    for _ in range(8):  # 4 s: nothing of ours back, a peer's direct messages fresh
+        beating.run(1)
+        listening.heard(clock.now)
+    assert listening.lost(3.0, 6)
+
+
+def test_own_heartbeats_late_behind_a_backlog_are_not_a_lost_membership():
+    clock = Clock()
+    listening = Listening(clock)
+    beating = Beating(clock, listening, echo_after=None)
+    for _ in range(10):  # 5 s: the loop works through messages sent 4 s ago
+        beating.run(1)
+        listening.heard(clock.now - 4.0)
+    assert not listening.lost(3.0, 6)
+    # Then it catches up with its own heartbeat: the round trip is measured.
+    listening.echoed(clock.now - 4.0)
+    assert listening.lag() == 4.0
+
+
+def test_a_silent_layer_is_lost_but_a_stalled_loop_is_not():
+    clock = Clock()
+    listening = Listening(clock)
+    beating = Beating(clock, listening, echo_after=None)
+    beating.run(4)  # 2 s without hearing anything
+    assert not listening.lost(3.0, 6)
+    beating.run(4)  # 4 s
+    assert listening.lost(3.0, 6)
+    # A loop stalled for seconds (the CPU taken) by its work hears nothing
+    # for as long, then everything at once: at its next beat nothing is lost.
+    listening.reset()
+    clock.now += 3.5
+    listening.heard(clock.now - 3.5)
+    beating.run(1)
+    assert not listening.lost(3.0, 6)
+
+
+def test_nobody_expires_while_the_layer_is_down_and_the_dead_do_after_the_rejoin():
+    clock = Clock()
+    presence = Presence(clock)
+    presence.heard_from("room-a")
+    presence.heard_from("room-b")
+    Beating(clock, presence.listening, echo_after=0.0).run(2)
+    presence.listening.interrupted()  # a send failed: no heartbeats until the rejoin
+    clock.now += 3.0
+    assert presence.expire(1.75) == ([], [])
+    presence.rejoined()
+    beating = Beating(clock, presence.listening, echo_after=0.0)
+    beating.run(1)
+    presence.heard_from("room-a")  # answers our hello; room-b died meanwhile
+    assert presence.expire(1.75) == ([], [])
+    beating.run(3)
+    assert presence.listening.lag() == 0.0
+    assert presence.expire(1.75) == (["room-b"], [])
+    assert presence.peers(1.75) == ["room-a"]
 
 
 # -- reconnects (y-protocols ignores clocks it has seen) -------------------------

@@ -22,7 +22,8 @@ PROBE = (
 
 
 def probe(**env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DEBUG")}
+    unset = ("DATABASE_URL", "REDIS_URL", "DEBUG", "CHANNEL_LAYER")
+    clean = {k: v for k, v in os.environ.items() if k not in unset}
     clean["DJANGO_SETTINGS_MODULE"] = "editor_project.settings"
     return subprocess.run(
         [sys.executable, "-c", PROBE],
@@ -49,6 +50,18 @@ def test_urls_switch_to_postgresql_and_redis():
     )
     assert result["engine"] == "django.db.backends.postgresql"
     assert result["name"] == "collab"
+    # Redis pub/sub: a process reads its messages as fast as they come (issue 9, item 8).
+    assert result["layer"] == "documents.realtime.layer.PubSubChannelLayer"
+
+
+def test_the_list_based_redis_layer_is_still_there_on_request():
+    result = json.loads(
+        probe(
+            DATABASE_URL="postgres://u@db.example:5433/collab",
+            REDIS_URL="redis://r:6379/0",
+            CHANNEL_LAYER="core",
+        ).stdout
+    )
     assert result["layer"] == "channels_redis.core.RedisChannelLayer"
     assert result["capacity"] >= 1000
 
@@ -60,6 +73,7 @@ def test_urls_switch_to_postgresql_and_redis():
         ({"DEBUG": "false", "SECRET_KEY": "x" * 50}, "ALLOWED_HOSTS must be set"),
         ({"DEBUG": "maybe"}, "DEBUG='maybe' is not a boolean"),
         ({"COLLAB_MAX_FRAME_BYTES": "lots"}, "COLLAB_MAX_FRAME_BYTES='lots' is not an integer"),
+        ({"CHANNEL_LAYER": "kafka"}, "CHANNEL_LAYER must be pubsub or core"),
     ],
 )
 def test_bad_configuration_fails_loudly(env, message):
