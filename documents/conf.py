@@ -19,8 +19,13 @@ DEFAULTS: dict[str, Any] = {
     # makes the server encode what the client lacks; stock clients send one per
     # connect, and the editor's save-status probe at most about three a second.
     "MAX_SYNC_STEP1_PER_SECOND": 5,
-    # Open sockets per document, summed over every server process.
+    # Open sockets per document, summed over every server process. The last
+    # tenth of them is kept for users who may write (owner, editors).
     "MAX_CONNECTIONS_PER_DOCUMENT": 200,
+    # Open sockets per user on one document, and per user overall, on one
+    # server process (a tab holds one socket).
+    "MAX_CONNECTIONS_PER_USER_PER_DOCUMENT": 8,
+    "MAX_CONNECTIONS_PER_USER": 32,
     # Encoded size of a document (snapshot plus log) past which updates are refused.
     "MAX_DOCUMENT_BYTES": 64 * 1024 * 1024,
     # The log is folded into a snapshot past either threshold.
@@ -44,6 +49,23 @@ DEFAULTS: dict[str, Any] = {
     # While the database cannot be reached, a group commit is retried (with
     # backoff) for this long before its sockets are closed to re-send later.
     "COMMIT_RETRY_SECONDS": 10.0,
+    # Failed logins (site and admin) allowed per account and per client address
+    # in each fixed window; past either, every attempt is refused with 429, the
+    # right password too, until the window ends.
+    "LOGIN_FAILURES_PER_ACCOUNT": 5,
+    "LOGIN_FAILURES_PER_ADDRESS": 20,
+    "LOGIN_WINDOW_SECONDS": 900,
+    # Accounts created per client address in each fixed window.
+    "SIGNUPS_PER_ADDRESS": 5,
+    "SIGNUP_WINDOW_SECONDS": 3600,
+    # Reverse proxies in front that append to X-Forwarded-For; 0 trusts only
+    # REMOTE_ADDR as the client address the limits above count by.
+    "THROTTLE_PROXY_HOPS": 0,
+    # Named versions kept per document (each one a full copy); past it a new one
+    # is refused. Backups made by restores are counted but never refused.
+    "MAX_NAMED_VERSIONS": 100,
+    # Named versions a user may save per minute, over all documents.
+    "NAMED_VERSIONS_PER_MINUTE": 10,
 }
 
 

@@ -108,18 +108,36 @@ class Snapshot(models.Model):
 
 
 class Membership(models.Model):
-    """A role on a document granted to a user other than its owner."""
+    """A role on a document granted to a user other than its owner.
+
+    A user may hold a role granted by name (`name_role`, set by the owner) and
+    one granted by opening a share link (`link_role`, from `via_link`); `role`
+    is the higher of the two, kept in step by documents.sharing.services so
+    every reader (permissions.role_for, the list pages) reads one column.
+    """
 
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.EDITOR)
-    # Set when the role came from opening a share link: revoking the link
-    # takes such access away again.
+    # "" when there is no such grant.
+    name_role = models.CharField(max_length=10, choices=Role.choices, blank=True, default="")
+    link_role = models.CharField(max_length=10, choices=Role.choices, blank=True, default="")
+    # The link that granted `link_role`: revoking it takes that grant away
+    # again, and only that grant.
     via_link = models.ForeignKey(
         "ShareLink", null=True, blank=True, on_delete=models.SET_NULL, related_name="grants"
     )
+    # The e-mail address the owner typed when granting by name, if they used
+    # one: the access list shows a member's e-mail only to an owner who
+    # already knew it.
+    shared_email = models.CharField(max_length=254, blank=True, default="")
+    # False while the owner knows this member only by the e-mail they typed:
+    # the access list then shows neither username nor name, so sharing by
+    # e-mail does not tell whose address it is. Granting by username or the
+    # member opening a share link (they confirm joining) sets it.
+    username_known = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -129,6 +147,36 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.role} on {self.document_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Rows created directly (fixtures, scripts) name only `role`: that is a
+        # grant by name.
+        if not self.name_role and not self.link_role:
+            self.name_role = self.role
+        super().save(*args, **kwargs)
+
+    @property
+    def by_name(self) -> str:
+        """The role granted by name, "" for none; a row naming only `role` counts as by name."""
+        if self.name_role or self.link_role:
+            return self.name_role
+        return self.role
+
+
+class AccessRemoval(models.Model):
+    """The owner removed this user: share links no longer let them back in."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="removals")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    removed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["document", "user"], name="one_removal_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} removed from {self.document_id}"
 
 
 def _link_token() -> str:

@@ -103,7 +103,10 @@ def test_share_link_created_and_revoked_in_the_ui(
 
     # A third user opens the link and lands in the editor with the link's role.
     dave = make_peer(make_user("Dave"))
+    # Opening the link asks first; joining is a button (a POST).
     dave.page.goto(url)
+    expect(dave.page.get_by_role("heading")).to_contain_text("as editor?")
+    dave.page.get_by_role("button", name="Join as editor").click()
     expect(dave.page).to_have_url(f"{dave.base_url}/documents/{doc.pk}/")
     dave.wait_status("connected")
     expect(dave.page.locator("#role-badge")).to_have_text("Editor")

@@ -8,18 +8,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "editor_project.settings")
 
 from channels.auth import AuthMiddlewareStack
 from channels.routing import ProtocolTypeRouter, URLRouter
-from channels.security.websocket import AllowedHostsOriginValidator
 from django.core.asgi import get_asgi_application
 
 django_application = get_asgi_application()
 
+from documents.realtime.origin import SameOriginValidator  # noqa: E402
 from documents.realtime.outage import DatabaseOutageGuard  # noqa: E402
 from documents.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_application,
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": SameOriginValidator(
             DatabaseOutageGuard(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }

@@ -47,6 +47,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise, so static files carry the policy too.
+    "editor_project.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -134,10 +136,25 @@ else:
         }
     }
 
+# The cache holds the login, sign-up and version throttles (documents/web/throttle.py):
+# in Redis, their limits hold across server processes; in memory, per process.
+CACHES: dict[str, Any]
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CHANNEL_LAYER_PREFIX", "collab") or "collab",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 LOGIN_URL = "login"
@@ -177,7 +194,26 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
     # Health checks come from inside the host, over plain HTTP.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+    # A site that redirects everything to HTTPS is HTTPS only: browsers may
+    # remember that for a year. Over plain HTTP the header would be ignored.
+    SECURE_HSTS_SECONDS = env_int(
+        "SECURE_HSTS_SECONDS", 365 * 24 * 3600 if SECURE_SSL_REDIRECT else 0
+    )
+    # Only covers names below the site's own host (*.docs.example.com).
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    SILENCED_SYSTEM_CHECKS = [
+        # Joining the browsers' preload list is hard to undo: the operator's
+        # decision, made with SECURE_HSTS_PRELOAD, not a default.
+        *([] if SECURE_HSTS_PRELOAD or not SECURE_HSTS_SECONDS else ["security.W021"]),
+        # SECURE_SSL_REDIRECT=false said explicitly: a plain-HTTP trial, where
+        # neither the redirect nor HSTS can apply.
+        *(
+            ["security.W008", "security.W004"]
+            if env_str("SECURE_SSL_REDIRECT") is not None and not SECURE_SSL_REDIRECT
+            else []
+        ),
+    ]
 
 # App tunables: documents/conf.py holds the defaults and documents them; any
 # of them can be overridden with a COLLAB_<NAME> variable.

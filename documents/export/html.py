@@ -16,10 +16,10 @@ from documents.export.tree import (
     Span,
     body_of,
     heading_level,
+    link_href,
     list_start,
     open_close,
     plain_text,
-    safe_href,
 )
 
 HTML_MARK_TAGS = {"bold": "strong", "italic": "em", "underline": "u", "strike": "s", "code": "code"}
@@ -102,7 +102,7 @@ def _html_inline(nodes: Iterable[Node]) -> str:
 
 def _html_open(mark: Mark) -> str:
     if mark.name == "link":
-        href = safe_href(mark)
+        href = link_href(mark)
         return f'<a href="{html.escape(href)}">' if href else ""
     tag = HTML_MARK_TAGS.get(mark.name)
     return f"<{tag}>" if tag else ""
@@ -110,6 +110,6 @@ def _html_open(mark: Mark) -> str:
 
 def _html_close(mark: Mark) -> str:
     if mark.name == "link":
-        return "</a>" if safe_href(mark) else ""
+        return "</a>" if link_href(mark) else ""
     tag = HTML_MARK_TAGS.get(mark.name)
     return f"</{tag}>" if tag else ""

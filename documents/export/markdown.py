@@ -21,11 +21,11 @@ from documents.export.tree import (
     Span,
     body_of,
     heading_level,
+    link_href,
     list_items,
     list_start,
     plain_text,
     prefix_lines,
-    safe_href,
 )
 
 MARKDOWN_DELIMITERS = {"bold": "**", "italic": "*", "strike": "~~"}
@@ -34,6 +34,8 @@ MARKDOWN_HTML_TAGS = {"bold": "strong", "italic": "em", "underline": "u", "strik
 
 _MARKDOWN_ESCAPE = re.compile(r"([\\`*_\[\]<>~])")
 _MARKDOWN_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+_MARKDOWN_URL_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+_MARKDOWN_URL_ESCAPE = re.compile(r"([\\()<>\[\]])")
 _MARKDOWN_LINE_START = re.compile(r"^([#>+=-])", re.MULTILINE)
 _MARKDOWN_NUMBER_START = re.compile(r"^(\d+)([.)])", re.MULTILINE)
 
@@ -237,15 +239,12 @@ def _md_token(token: str | _Delimiter, as_html: set[int]) -> str:
         return token
     mark = token.mark
     if mark.name == "link":
-        href = safe_href(mark)
+        href = link_href(mark)
         if not href:
             return ""
         if token.opening:
             return "["
-        if re.search(r"[\s()<>]", href) is None:
-            return f"]({href})"
-        # Angle brackets let a destination hold spaces and parentheses.
-        return "](<" + href.replace("<", "%3C").replace(">", "%3E") + ">)"
+        return f"]({_md_destination(href)})"
     if token.instance in as_html:
         tag = MARKDOWN_HTML_TAGS[mark.name]
         return f"<{tag}>" if token.opening else f"</{tag}>"
@@ -307,6 +306,16 @@ def _is_blank_or_punct(char: str) -> bool:
 
 def _md_escape(text: str) -> str:
     return _MARKDOWN_ENTITY.sub(r"\\&", _MARKDOWN_ESCAPE.sub(r"\\\1", text))
+
+
+def _md_destination(href: str) -> str:
+    """A link destination CommonMark reads back as exactly this href, never as more syntax."""
+    # Spaces and controls would end the destination (or start a title), so they
+    # are percent-encoded as a browser would; backslashes and parentheses are
+    # escaped so none can close the link early; "&" that would start an entity
+    # is escaped so "&#106;avascript:" stays literal instead of decoding to a scheme.
+    encoded = _MARKDOWN_URL_CONTROL.sub(lambda m: f"%{ord(m.group()):02X}", href)
+    return _MARKDOWN_ENTITY.sub(r"\\&", _MARKDOWN_URL_ESCAPE.sub(r"\\\1", encoded))
 
 
 def _md_code(text: str) -> str:

@@ -18,6 +18,8 @@ from typing import Any
 
 from pycrdt import Doc, XmlElement, XmlFragment, XmlText
 
+from documents.export.links import safe_href
+
 FRAGMENT = "default"
 
 FORMATS: dict[str, tuple[str, str]] = {
@@ -34,7 +36,6 @@ MAX_FILENAME_STEM = 120
 WINDOWS_RESERVED_NAMES = frozenset(
     ["CON", "PRN", "AUX", "NUL"] + [f"{port}{n}" for port in ("COM", "LPT") for n in range(1, 10)]
 )
-SAFE_URL_SCHEMES = ("http:", "https:", "mailto:", "tel:")
 
 # y-prosemirror stores marks that may overlap themselves as "<name>--<8 char hash>".
 _HASHED_MARK = re.compile(r"^(.*)--[a-zA-Z0-9+/=]{8}$")
@@ -173,16 +174,9 @@ def plain_text(nodes: Iterable[Node]) -> str:
     return "".join(parts)
 
 
-def safe_href(mark: Mark) -> str | None:
-    """The link's target if following it cannot run script (no javascript: URLs)."""
-    href = mark.attr("href")
-    if not isinstance(href, str) or not href.strip():
-        return None
-    href = href.strip()
-    scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*):", href)
-    if scheme and not href.lower().startswith(SAFE_URL_SCHEMES):
-        return None
-    return href
+def link_href(mark: Mark) -> str | None:
+    """The link mark's target as a browser reads it, or None when it could run script."""
+    return safe_href(mark.attr("href"))
 
 
 def open_close(

@@ -8,6 +8,7 @@ a restore is undone by restoring that one.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +19,11 @@ from django.db.models.functions import Length
 from django.utils import timezone
 from pycrdt import Doc, XmlElement, XmlFragment, XmlText
 
-from documents import export
+from documents import conf, export
 from documents.models import Document, Snapshot
 from documents.permissions import can_write, role_for
 from documents.storage import crdt, server_edits, store
+from documents.web import throttle
 
 LABEL_MAX_LENGTH = Snapshot._meta.get_field("label").max_length or 200
 # compact() gives up when another process compacted between its read and its
@@ -33,6 +35,14 @@ class HistoryError(RuntimeError):
     """A version could not be saved or restored; nothing was changed."""
 
 
+class VersionLimitReached(HistoryError):
+    """The document has MAX_NAMED_VERSIONS named versions already."""
+
+
+class VersionRateLimited(HistoryError):
+    """The user saved NAMED_VERSIONS_PER_MINUTE versions in the last minute."""
+
+
 @dataclass(frozen=True, slots=True)
 class Restored:
     backup: Snapshot | None  # the body as it was before, saved as a named version
@@ -40,8 +50,13 @@ class Restored:
 
 
 def normalize_label(label: str) -> str:
-    """A version name as stored: one line, trimmed, within the column's length."""
-    return " ".join(label.split())[:LABEL_MAX_LENGTH].strip()
+    """A version name as stored: one line of printable text, trimmed, within the column's length."""
+    # Controls (NUL above all, which PostgreSQL refuses) and unpaired surrogates
+    # (which UTF-8 cannot hold) go, whichever way the label arrived.
+    printable = "".join(
+        char for char in label if unicodedata.category(char) not in ("Cc", "Cs") or char.isspace()
+    )
+    return " ".join(printable.split())[:LABEL_MAX_LENGTH].strip()
 
 
 def snapshot_list(*, document: Document) -> QuerySet[Snapshot]:
@@ -61,15 +76,40 @@ def snapshot_create(*, document: Document, user: Any, label: str) -> Snapshot:
     label = normalize_label(label)
     if not label:
         raise ValueError("A version needs a name.")
-    for _ in range(CREATE_ATTEMPTS):
-        # With a label, compact() writes a snapshot even when the log is empty,
-        # so a version can be named right after an earlier one.
-        snapshot = store.compact(document.pk, label=label, user_id=user.pk)
-        if snapshot is not None:
-            return snapshot
-        if not Document.objects.filter(pk=document.pk).exists():
-            raise Document.DoesNotExist(f"document {document.pk} is gone")
-    raise HistoryError("The document is busy; try again.")
+    # Each named version is a full copy kept for good: bounded per user and
+    # per document.
+    counter = throttle.hit(
+        scope="named-version",
+        subject=str(user.pk),
+        limit=int(conf.get("NAMED_VERSIONS_PER_MINUTE")),
+        window=60,
+    )
+    if counter.exceeded:
+        raise VersionRateLimited("You are saving versions too quickly; try again in a minute.")
+    try:
+        with transaction.atomic():
+            # Holding the row makes the count and the save one step, so two
+            # saves at once cannot both take the last place.
+            if (
+                Document.objects.select_for_update().filter(pk=document.pk).only("id").first()
+                is None
+            ):
+                raise Document.DoesNotExist(f"document {document.pk} is gone")
+            limit = int(conf.get("MAX_NAMED_VERSIONS"))
+            if Snapshot.objects.filter(document_id=document.pk).exclude(label="").count() >= limit:
+                raise VersionLimitReached(
+                    f"This document already has {limit} named versions, the most it may keep."
+                )
+            for _ in range(CREATE_ATTEMPTS):
+                # With a label, compact() writes a snapshot even when the log is empty,
+                # so a version can be named right after an earlier one.
+                snapshot = store.compact(document.pk, label=label, user_id=user.pk)
+                if snapshot is not None:
+                    return snapshot
+            raise HistoryError("The document is busy; try again.")
+    except Exception:
+        throttle.release(counter)  # nothing was saved: it does not count
+        raise
 
 
 def snapshot_content(*, snapshot: Snapshot) -> Doc:

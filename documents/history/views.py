@@ -48,9 +48,14 @@ def history_page(request: HttpRequest, pk: UUID) -> HttpResponse:
     document, role = document_or_404(request.user, pk)
     if request.method == "POST":
         try:
+            # The same parser as the API, so a NUL in the label is refused here too.
+            label = request_body(request).get("label", "")
             snapshot = history.snapshot_create(
-                document=document, user=request.user, label=request.POST.get("label", "")
+                document=document, user=request.user, label=label if isinstance(label, str) else ""
             )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("document-history", pk=document.pk)
         except (ValueError, history.HistoryError) as exc:
             messages.error(request, str(exc))
             return redirect("document-history", pk=document.pk)
@@ -127,13 +132,12 @@ def _serialize(document: Document, snapshot: Snapshot) -> dict[str, Any]:
     }
 
 
-def _label_from(request: HttpRequest) -> str | None:
-    """The label from a JSON body or a form; None when the body is not valid JSON."""
-    try:
-        label = request_body(request).get("label", "")
-    except ValidationError:
-        return None
-    return label if isinstance(label, str) else None
+def _label_from(request: HttpRequest) -> str:
+    """The label from a JSON body or a form; ValidationError when there is no usable one."""
+    label = request_body(request).get("label", "")
+    if not isinstance(label, str):
+        raise ValidationError("Send a JSON object with a string label.")
+    return label
 
 
 @api_login_required
@@ -147,13 +151,13 @@ def api_history(request: HttpRequest, pk: UUID) -> JsonResponse:
         return JsonResponse({"versions": versions, "can_edit": can_write(role)})
     if not can_write(role):
         return JsonResponse({"error": "only the owner and editors may save a version"}, status=403)
-    label = _label_from(request)
-    if label is None:
-        return JsonResponse({"error": "send a JSON object with a string label"}, status=400)
+    label = _label_from(request)  # api_errors answers its ValidationError with a 400
     try:
         snapshot = history.snapshot_create(document=document, user=request.user, label=label)
     except ValueError as exc:
         return JsonResponse({"error": str(exc)}, status=400)
+    except history.VersionRateLimited as exc:
+        return JsonResponse({"error": str(exc)}, status=429)
     except history.HistoryError as exc:
         return JsonResponse({"error": str(exc)}, status=409)
     return JsonResponse({"version": _serialize(document, snapshot)}, status=201)

@@ -17,13 +17,14 @@ class CloseCode(IntEnum):
     ACCESS_CHANGED = 4100  # your role changed: reconnect to continue under the new one
     BAD_FRAME = 4400  # the frame does not follow the y-websocket protocol
     NOT_AUTHENTICATED = 4401  # log in first
-    FORBIDDEN = 4403  # no access to this document (or access was removed)
-    NOT_FOUND = 4404  # no such document (or it was deleted)
+    FORBIDDEN = 4403  # access was removed while connected (a stranger gets NOT_FOUND)
+    NOT_FOUND = 4404  # no such document, deleted, or not one this user may open
     TOO_LARGE = 4413  # frame or document over its size limit
     UNSUPPORTED_DATA = 4415  # a text frame: the protocol is binary
     INVALID_UPDATE = 4422  # pycrdt rejected the update
     SERVER_ERROR = 4500  # could not load the document or save updates right now: reconnect
     ROOM_FULL = 4509  # too many connections to this document for now
+    TOO_MANY_CONNECTIONS = 4510  # this user has too many sockets open: close some, reconnect
     OUT_OF_SYNC = 4520  # an update built on content the server lacks: reconnect to resync
     RATE_LIMITED = 4529  # too many updates or awareness messages per second: slow down, reconnect
 

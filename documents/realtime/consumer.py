@@ -52,6 +52,8 @@ class DocumentConsumer(AsyncWebsocketConsumer):
         self.room: Room | None = None
         self.role: Role | None = None
         self.user_id: int | None = None
+        # Which login session opened the socket: signing out ends only its sockets.
+        self.session_key: str | None = None
         self.identity: dict[str, Any] = {}
         self._updates = TokenBucket(conf.get("MAX_UPDATES_PER_SECOND"))
         # Awareness costs a parse and a relay to everyone; a flood of it would
@@ -102,6 +104,8 @@ class DocumentConsumer(AsyncWebsocketConsumer):
         """Refuse before joining anything; otherwise accept and greet."""
         user = self.scope["user"]
         self.user_id = user.pk
+        session = self.scope.get("session")
+        self.session_key = getattr(session, "session_key", None)
         if not user.is_authenticated:
             return await self._refuse(CloseCode.NOT_AUTHENTICATED, "log in to open documents")
         document_id = UUID(self.scope["url_route"]["kwargs"]["document_id"])
@@ -111,13 +115,18 @@ class DocumentConsumer(AsyncWebsocketConsumer):
             logger.warning("document=%s: no database to check access", document_id, exc_info=True)
             await self.accept()
             return await self._close(CloseCode.SERVER_ERROR, "server busy, try again")
-        if document is None:
+        if document is None or role is None:
+            # As over HTTP: a stranger cannot tell a document they may not see
+            # from one that does not exist (4403 is for access removed later).
             return await self._refuse(CloseCode.NOT_FOUND, "no such document")
-        if role is None:
-            return await self._refuse(CloseCode.FORBIDDEN, "you have no access to this document")
         self.role = role
         self.identity = identity(user)
-        if await self.rooms.is_full(document_id):
+        crowding = await self.rooms.crowding(document_id, user.pk, can_write(role))
+        if crowding == "user":
+            return await self._refuse(
+                CloseCode.TOO_MANY_CONNECTIONS, "too many of your connections are open"
+            )
+        if crowding == "document":
             return await self._refuse(CloseCode.ROOM_FULL, "too many editors on this document")
         await self.accept()
         try:

@@ -31,6 +31,14 @@ class DocumentAccess(TypedDict):
     role: str | None
 
 
+class SessionEnded(TypedDict):
+    """A user's session ended: one (`session_key`), or all of them (None)."""
+
+    type: Literal["session.ended"]
+    user_id: int
+    session_key: str | None
+
+
 class DocumentDeleted(TypedDict):
     type: Literal["document.deleted"]
 
@@ -81,6 +89,7 @@ class PresenceStates(TypedDict):
 Message = (
     DocumentUpdate
     | DocumentAccess
+    | SessionEnded
     | DocumentDeleted
     | RoomHello
     | RoomBye
@@ -104,6 +113,10 @@ def document_update(seq: int, update: bytes, origin: str | None = None) -> Docum
 
 def document_access(user_id: int, role: str | None) -> DocumentAccess:
     return {"type": "document.access", "user_id": user_id, "role": role}
+
+
+def session_ended(user_id: int, session_key: str | None) -> SessionEnded:
+    return {"type": "session.ended", "user_id": user_id, "session_key": session_key}
 
 
 def document_deleted() -> DocumentDeleted:

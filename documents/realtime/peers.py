@@ -75,6 +75,8 @@ class Host(Protocol):
 
     async def document_deleted(self) -> None: ...
 
+    async def session_ended(self, user_id: int, session_key: str | None) -> None: ...
+
     async def deliver_local(self, frame: bytes) -> None:
         """Send a frame to every editor connected to the room here."""
 
@@ -108,6 +110,7 @@ class Peers:
             "presence.states": self._on_presence,
             "document.access": self._on_access,
             "document.deleted": self._on_deleted,
+            "session.ended": lambda m: self.host.session_ended(m["user_id"], m["session_key"]),
         }
 
     # -- lifecycle ------------------------------------------------------------
@@ -144,10 +147,15 @@ class Peers:
         tasks = [*self._tasks, *([self._recovery] if self._recovery else [])]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            # A receive cancelled inside channels_redis can fail to finish;
+            # closing must not hang on it (shutdown, tests, an idle room).
+            _, stuck = await asyncio.wait(tasks, timeout=LAYER_CALL_SECONDS)
+            if stuck:
+                logger.warning("room %s: %d tasks did not stop", self.document_id, len(stuck))
         if self.channel:
             try:
-                await presence_registry.withdraw(self.document_id, self.channel)
+                await self._call(presence_registry.withdraw(self.document_id, self.channel))
                 await self._call(self.group_send(messages.room_bye(self.channel)))
                 await self._call(self.layer.group_discard(self.group, self.channel))
             except Exception:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from typing import Literal
 from uuid import UUID
 
 from channels.layers import BaseChannelLayer, get_channel_layer
@@ -20,6 +21,9 @@ from documents.realtime.room import Connection, Room
 from documents.realtime.writer import Writer
 
 logger = logging.getLogger(__name__)
+
+# The cap a refused socket would have broken: its user's, or the document's.
+Crowding = Literal["user", "document"]
 
 
 class RoomRegistry:
@@ -75,8 +79,37 @@ class RoomRegistry:
             finally:
                 del self._opening[document_id]
 
+    async def crowding(self, document_id: UUID, user_id: int, writer: bool) -> Crowding | None:
+        """Which cap a new socket of `user_id` would break, if any.
+
+        Per user (on this process): so many per document, so many overall;
+        closing tabs makes room again. Per document (on every process): the
+        last tenth of the places is kept for those who may write, so viewers
+        (a link holder with 200 tabs) cannot lock the owner out.
+        """
+        mine_here = 0
+        mine = 0
+        for room in self.rooms.values():
+            count = sum(1 for conn in room.connections if conn.user_id == user_id)
+            mine += count
+            if room.document_id == document_id:
+                mine_here = count
+        if mine_here >= conf.get("MAX_CONNECTIONS_PER_USER_PER_DOCUMENT"):
+            return "user"
+        if mine >= conf.get("MAX_CONNECTIONS_PER_USER"):
+            return "user"
+        limit = int(conf.get("MAX_CONNECTIONS_PER_DOCUMENT"))
+        if not writer:
+            limit -= limit // 10
+        return "document" if await self._open_sockets(document_id, limit) >= limit else None
+
     async def is_full(self, document_id: UUID) -> bool:
-        """Whether the document has its maximum of sockets open, on every process.
+        """Whether the document has its maximum of sockets open, on every process."""
+        limit = conf.get("MAX_CONNECTIONS_PER_DOCUMENT")
+        return await self._open_sockets(document_id, limit) >= limit
+
+    async def _open_sockets(self, document_id: UUID, enough: int) -> int:
+        """Sockets open on the document on every process (counting stops at `enough` here).
 
         The other processes' counts come from who-is-online, renewed on each
         join and leave; a burst of simultaneous connects may overshoot by a
@@ -84,17 +117,16 @@ class RoomRegistry:
         """
         room = self.rooms.get(document_id)
         here = len(room.connections) if room else 0
-        limit = conf.get("MAX_CONNECTIONS_PER_DOCUMENT")
-        if here >= limit:
-            return True
+        if here >= enough:
+            return here
         try:
             elsewhere = await presence_registry.connections_elsewhere(
                 document_id, room.channel if room else None
             )
         except Exception:
             logger.warning("could not count sockets on other processes", exc_info=True)
-            return False
-        return here + elsewhere >= limit
+            return here
+        return here + elsewhere
 
     def _compacted(self, document_id: UUID, stored_bytes: int) -> None:
         room = self.rooms.get(document_id)

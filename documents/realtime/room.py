@@ -383,6 +383,15 @@ class Room:
             await self.leave(conn)
             await conn.end(code, reason)
 
+    async def session_ended(self, user_id: int, session_key: str | None) -> None:
+        """A user signed out (one session) or lost every session: close those sockets."""
+        for conn in [c for c in self.connections if c.user_id == user_id]:
+            # A connection without a session key (none in its scope) is ended
+            # with every session of its user, never spared.
+            if session_key is None or getattr(conn, "session_key", None) in (session_key, None):
+                await self.leave(conn)
+                await conn.end(CloseCode.NOT_AUTHENTICATED, "you were signed out")
+
     async def document_deleted(self) -> None:
         for conn in list(self.connections):
             await self.leave(conn)

@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from documents.identity import display_name, user_color
-from documents.models import Document, Membership, Role, ShareLink
+from documents.models import AccessRemoval, Document, Membership, Role, ShareLink
 from documents.permissions import can_manage, role_for
 from documents.realtime import messages
 
@@ -45,33 +45,94 @@ def _announce(document: Document, user_id: int, role: Role | None) -> None:
     transaction.on_commit(lambda: messages.announce(document.pk, message))
 
 
+REMOVED_MESSAGE = "You were removed from this document; ask the owner to share it with you again."
+# One message whether nobody or several people match, so a share attempt tells
+# nothing about which e-mail addresses are registered.
+NO_SINGLE_USER = "No single user matches {who!r}; check the username or e-mail address."
+
+
+def _higher(*roles: str | None) -> Role | None:
+    present = [Role(r) for r in roles if r]
+    return max(present, key=RANK.__getitem__) if present else None
+
+
+def _settle(membership: Membership) -> Role | None:
+    """Store the effective role (the higher grant), or delete the row if no grant is left.
+
+    Callers set `name_role` first (from `by_name`, before touching `link_role`).
+    """
+    role = _higher(membership.name_role, membership.link_role)
+    if role is None:
+        membership.delete()
+        return None
+    membership.role = role
+    membership.save()
+    return role
+
+
+def _target(who: str) -> tuple[Any, str]:
+    """The one user named by username or e-mail, and the e-mail address used ("" if none)."""
+    who = who.strip()
+    users = get_user_model().objects.filter(Q(username__iexact=who) | Q(email__iexact=who))
+    found = list(users[:2]) if who else []
+    if len(found) != 1:
+        raise ValidationError(NO_SINGLE_USER.format(who=who))
+    target = found[0]
+    by_email = target.get_username().lower() != who.lower() and target.email.lower() == who.lower()
+    return target, (who.lower() if by_email else "")
+
+
 @transaction.atomic
-def access_grant(*, document: Document, by: Any, who: str, role: str) -> Membership:
-    """Give the user named by username or e-mail a role, or change the one they have."""
+def access_grant(
+    *, document: Document, by: Any, role: str, who: str = "", user_id: int | None = None
+) -> Membership:
+    """Give the user named by username or e-mail (or an existing member by id) a role by name."""
     _require_owner(document, by)
     granted = _role(role)
-    users = get_user_model().objects.filter(Q(username__iexact=who) | Q(email__iexact=who))
-    target = users.first() if who.strip() else None
-    if target is None or users.count() > 1:
-        raise ValidationError(f"No single user is called {who!r}.")
-    if target.pk == document.owner_id:
-        raise ValidationError("The owner already has full access.")
-    membership, created = Membership.objects.get_or_create(
-        document=document, user=target, defaults={"role": granted}
-    )
-    if not created and (membership.role != granted or membership.via_link_id):
-        membership.role = granted
-        membership.via_link = None  # now granted by name: survives the link
-        membership.save(update_fields=["role", "via_link"])
-    _announce(document, target.pk, granted)
+    if user_id is not None:
+        membership = (
+            Membership.objects.select_for_update()
+            .filter(document=document, user_id=user_id)
+            .first()
+        )
+        if membership is None:
+            raise ValidationError(NO_SINGLE_USER.format(who=str(user_id)))
+        target, email = membership.user, membership.shared_email
+    else:
+        target, email = _target(who)
+        if target.pk == document.owner_id:
+            raise ValidationError("The owner already has full access.")
+        membership, _ = Membership.objects.select_for_update().get_or_create(
+            document=document,
+            user=target,
+            defaults={"role": granted, "name_role": granted, "username_known": not email},
+        )
+        if not email:
+            membership.username_known = True
+    membership.name_role = granted
+    if email:
+        membership.shared_email = email
+    if membership.link_role and RANK[Role(membership.link_role)] > RANK[granted]:
+        # The owner chose this role for this person: a higher link grant
+        # would silently keep it from taking effect.
+        membership.link_role = ""
+        membership.via_link = None
+    effective = _settle(membership)
+    # Granting by name is how the owner lets a removed user back in.
+    AccessRemoval.objects.filter(document=document, user=target).delete()
+    _announce(document, target.pk, effective)
     return membership
 
 
 @transaction.atomic
 def access_revoke(*, document: Document, by: Any, user_id: int) -> None:
-    """Take a user's access away; their open editors are disconnected."""
+    """Take a user's access away, by name and by link; share links will not let them back."""
     _require_owner(document, by)
-    Membership.objects.filter(document=document, user_id=user_id).delete()
+    if user_id == document.owner_id:
+        return
+    removed, _ = Membership.objects.filter(document=document, user_id=user_id).delete()
+    if removed:
+        AccessRemoval.objects.update_or_create(document=document, user_id=user_id)
     _announce(document, user_id, None)
 
 
@@ -84,49 +145,103 @@ def link_create(*, document: Document, by: Any, role: str) -> ShareLink:
 
 @transaction.atomic
 def link_revoke(*, document: Document, by: Any, token: str) -> None:
-    """Disable a link and take back the access it alone granted."""
+    """Disable a link and take back what it granted, leaving roles granted by name."""
     _require_owner(document, by)
     link = ShareLink.objects.active().filter(document=document, token=token).first()
     if link is None:
         return
     link.revoked_at = timezone.now()
     link.save(update_fields=["revoked_at"])
-    for membership in list(Membership.objects.filter(via_link=link)):
-        membership.delete()
-        _announce(document, membership.user_id, None)
+    for membership in list(Membership.objects.select_for_update().filter(via_link=link)):
+        before = membership.role
+        membership.name_role = membership.by_name
+        membership.link_role = ""
+        membership.via_link = None
+        effective = _settle(membership)
+        if effective != before:
+            _announce(document, membership.user_id, effective)
+
+
+def link_for(*, token: str) -> ShareLink | None:
+    """The active link with this token, with its document."""
+    return ShareLink.objects.active().select_related("document").filter(token=token).first()
+
+
+def link_refusal(*, link: ShareLink, user: Any) -> str | None:
+    """Why `user` may not join through the link, or None."""
+    if role_for(user, link.document) is None and (
+        AccessRemoval.objects.filter(document=link.document, user_id=user.pk).exists()
+    ):
+        return REMOVED_MESSAGE
+    return None
 
 
 @transaction.atomic
 def link_redeem(*, token: str, user: Any) -> Document | None:
-    """Grant the link's role to `user` (never lowering one they have); the document."""
-    link = ShareLink.objects.active().select_related("document").filter(token=token).first()
+    """Grant the link's role to `user` (never lowering one they have); the document.
+
+    PermissionDenied if the owner removed the user: a removal outlasts the link.
+    """
+    link = link_for(token=token)
     if link is None:
         return None
     document = link.document
+    refusal = link_refusal(link=link, user=user)
+    if refusal:
+        raise PermissionDenied(refusal)
     current = role_for(user, document)
     granted = Role(link.role)
     if current is None:
-        Membership.objects.create(document=document, user=user, role=granted, via_link=link)
+        Membership.objects.create(
+            document=document, user=user, role=granted, link_role=granted, via_link=link
+        )
         _announce(document, user.pk, granted)
-    elif RANK[granted] > RANK[current]:
-        Membership.objects.filter(document=document, user=user).update(role=granted, via_link=link)
+    elif current != Role.OWNER and RANK[granted] > RANK[current]:
+        membership = Membership.objects.select_for_update().get(document=document, user=user)
+        membership.name_role = membership.by_name
+        membership.link_role = granted
+        membership.via_link = link
+        membership.username_known = True  # they chose to join in the owner's sight
+        _settle(membership)
         _announce(document, user.pk, granted)
     return document
+
+
+def _email_shown(membership: Membership) -> str:
+    """The member's e-mail, only if the owner shared by that very address."""
+    email: str = membership.user.email
+    if membership.shared_email and membership.shared_email == email.lower():
+        return email
+    return ""
+
+
+def _member(membership: Membership) -> dict[str, Any]:
+    """One access-list row, telling the owner only what they already know.
+
+    The owner sees a member's e-mail only if they shared by that very address,
+    and a member known only by that address is shown by it alone (no username
+    or name): otherwise sharing one's own document with a guessed name or
+    address, then reading this list, maps usernames to e-mails and back.
+    """
+    user = membership.user
+    email = _email_shown(membership)
+    known = membership.username_known or not membership.shared_email
+    return {
+        "user_id": membership.user_id,
+        "username": user.get_username() if known else "",
+        "email": email,
+        "name": display_name(user) if known else (email or membership.shared_email),
+        "color": user_color(user),
+        "role": membership.role,
+        "via_link": bool(membership.via_link_id),
+    }
 
 
 def access_list(*, document: Document, by: Any) -> dict[str, Any]:
     """Who has which role, and the active links (owner only)."""
     _require_owner(document, by)
     members = [
-        {
-            "user_id": m.user_id,
-            "username": m.user.get_username(),
-            "email": m.user.email,
-            "name": display_name(m.user),
-            "color": user_color(m.user),
-            "role": m.role,
-            "via_link": bool(m.via_link_id),
-        }
+        _member(m)
         for m in Membership.objects.filter(document=document).select_related("user").order_by("id")
     ]
     links = [

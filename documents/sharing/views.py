@@ -6,13 +6,14 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods
 
-from documents.models import Document
-from documents.permissions import document_or_404
+from documents.models import Document, Role
+from documents.permissions import document_or_404, role_for
 from documents.sharing import services as sharing
 from documents.web.json import api_errors, api_login_required, request_body
 
@@ -59,14 +60,10 @@ def access_member(request: HttpRequest, pk: UUID, user_id: int) -> HttpResponse:
     if request.method == "DELETE" or body.get("role") == "none":
         sharing.access_revoke(document=document, by=request.user, user_id=user_id)
     else:
-        user = document.memberships.filter(user_id=user_id).select_related("user").first()
-        if user is None:
+        if not document.memberships.filter(user_id=user_id).exists():
             raise Http404
         sharing.access_grant(
-            document=document,
-            by=request.user,
-            who=user.user.get_username(),
-            role=str(body.get("role", "")),
+            document=document, by=request.user, user_id=user_id, role=str(body.get("role", ""))
         )
     return _listing(request, document)
 
@@ -94,11 +91,39 @@ def link_revoke(request: HttpRequest, pk: UUID, token: str) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def share_link(request: HttpRequest, token: str) -> HttpResponse:
-    """Open a share link: gain its role, land in the editor."""
-    document = sharing.link_redeem(token=token, user=request.user)
-    if document is None:
+    """GET: ask the visitor to confirm joining; POST: gain the link's role, land in the editor.
+
+    Joining takes a POST (with its CSRF token) so a cross-site navigation alone
+    never adds the visitor, and shows them to the owner, without their say.
+    """
+    link = sharing.link_for(token=token)
+    if link is None:
         messages.error(request, "That share link is not valid any more.")
         return redirect("document-list")
-    return redirect("document-edit", pk=document.pk)
+    document = link.document
+    refusal = sharing.link_refusal(link=link, user=request.user)
+    if refusal:
+        messages.error(request, refusal)
+        return redirect("document-list")
+    if request.method == "GET":
+        current = role_for(request.user, document)
+        if current is not None and sharing.RANK[current] >= sharing.RANK[Role(link.role)]:
+            # Nothing to join: the link would not change their role.
+            return redirect("document-edit", pk=document.pk)
+        role_label = Role(link.role).label
+        return render(
+            request,
+            "documents/share_confirm.html",
+            {"document": document, "role": role_label, "token": token},
+        )
+    try:
+        redeemed = sharing.link_redeem(token=token, user=request.user)
+    except PermissionDenied as refused:
+        messages.error(request, str(refused))
+        return redirect("document-list")
+    if redeemed is None:
+        messages.error(request, "That share link is not valid any more.")
+        return redirect("document-list")
+    return redirect("document-edit", pk=redeemed.pk)

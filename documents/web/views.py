@@ -21,6 +21,7 @@ from documents.identity import identity
 from documents.models import TITLE_MAX_LENGTH, Document
 from documents.permissions import can_manage, can_write
 from documents.realtime.close_codes import FINAL, CloseCode
+from documents.web import throttle
 from documents.web.forms import DocumentTitleForm, SignupForm
 from documents.web.selectors import documents_for, online_users_for, role_of
 
@@ -48,9 +49,20 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("document-list")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("document-list")
+        # Counted once the form is valid: what is limited is accounts made.
+        counter = throttle.hit(
+            scope="signup-address",
+            subject=throttle.client_address(request),
+            limit=int(conf.get("SIGNUPS_PER_ADDRESS")),
+            window=int(conf.get("SIGNUP_WINDOW_SECONDS")),
+        )
+        if not counter.exceeded:
+            user = form.save()
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("document-list")
+        wait = throttle.wait_message(counter.retry_after)
+        form.add_error(None, f"Too many accounts created from your address. Try again in {wait}.")
+        return render(request, "registration/signup.html", {"form": form}, status=429)
     return render(request, "registration/signup.html", {"form": form})
 
 

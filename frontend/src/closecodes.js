@@ -10,6 +10,7 @@ const MESSAGE_TOO_BIG = 1009
 const TRANSIENT = {
   RATE_LIMITED: 'too many changes at once',
   ROOM_FULL: 'too many people in this document',
+  TOO_MANY_CONNECTIONS: 'too many of your tabs are open',
   SERVER_ERROR: 'the server could not save right now',
   OUT_OF_SYNC: 'catching up with the server',
 }

@@ -28,6 +28,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 TRANSIENT = {
     CloseCode.SERVER_ERROR,
     CloseCode.ROOM_FULL,
+    CloseCode.TOO_MANY_CONNECTIONS,
     CloseCode.OUT_OF_SYNC,
     CloseCode.RATE_LIMITED,
 }

@@ -114,11 +114,14 @@ async def test_socket_for_missing_document_is_refused(personas):
     assert await peer.wait_closed() == CloseCode.NOT_FOUND
 
 
-async def test_stranger_is_refused(personas, document):
+async def test_stranger_is_refused_as_if_the_document_did_not_exist(personas, document):
     peer = PeerClient(personas["stranger"], document.id)
     await peer.connect()
-    assert await peer.wait_closed() == CloseCode.FORBIDDEN
-    assert peer.denied
+    assert await peer.wait_closed() == CloseCode.NOT_FOUND
+    missing = PeerClient(personas["stranger"], uuid.uuid4())
+    await missing.connect()
+    assert await missing.wait_closed() == CloseCode.NOT_FOUND
+    assert peer.denied == missing.denied == ["no such document"]
 
 
 async def test_viewer_updates_are_dropped_and_answered_with_permission_denied(personas, document):

@@ -33,7 +33,12 @@ async def text_frame_close(server: ChildServer, cookie: str, document_id: Any) -
 async def test_text_frames_close_as_sent_and_release_their_place(server_factory, cookies, document):
     # A cap far below the sockets opened: one leaked place per socket would
     # refuse newcomers within the first wave.
-    server = server_factory(MAX_CONNECTIONS_PER_DOCUMENT=20)
+    # One user opens them all: the per-user caps must not be what refuses.
+    server = server_factory(
+        MAX_CONNECTIONS_PER_DOCUMENT=20,
+        MAX_CONNECTIONS_PER_USER_PER_DOCUMENT=20,
+        MAX_CONNECTIONS_PER_USER=20,
+    )
     assert await text_frame_close(server, cookies["viewer"], document.id) == (
         CloseCode.UNSUPPORTED_DATA
     )

@@ -76,7 +76,7 @@ def run_socket(user, document, write: bool) -> tuple[int | None, list[str], bool
 
 SOCKET_CONNECT = {
     "anonymous": CloseCode.NOT_AUTHENTICATED,
-    "stranger": CloseCode.FORBIDDEN,
+    "stranger": CloseCode.NOT_FOUND,  # as over HTTP: no hint the document exists
     "viewer": None,
     "editor": None,
     "owner": None,

@@ -57,7 +57,11 @@ def test_link_grants_its_role_and_revoking_takes_it_back(personas, document):
     link = sharing.link_create(document=document, by=personas["owner"], role="viewer")
     client = Client()
     client.force_login(personas["stranger"])
+    # Opening the link asks first (item 15); confirming with a POST joins.
     response = client.get(reverse("share-link", kwargs={"token": link.token}))
+    assert response.status_code == 200
+    assert role_for(personas["stranger"], document) is None
+    response = client.post(reverse("share-link", kwargs={"token": link.token}))
     assert response.status_code == 302
     assert response["Location"] == reverse("document-edit", kwargs={"pk": document.pk})
     assert role_for(personas["stranger"], document) == Role.VIEWER
