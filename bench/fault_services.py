@@ -9,7 +9,6 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from devtools.ports import wait_for_port
 from devtools.services import start_postgres, start_redis
 
 
@@ -57,14 +56,7 @@ class ThrowawayRedis:
 
     def start(self) -> None:
         """Again on the same port, empty (it never saves), as after a crash without persistence."""
-        self.process = subprocess.Popen(
-            [
-                *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
-                *("--save", "", "--appendonly", "no"),
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port)
+        _, self.process = start_redis(self.port)
 
     def close(self) -> None:
         if self.process.poll() is None:

@@ -69,10 +69,11 @@ def start_postgres(workdir: Path) -> tuple[str, list[str]]:
     return f"postgres://postgres@127.0.0.1:{port}/postgres", stop
 
 
-def start_redis() -> tuple[str, subprocess.Popen[bytes]]:
+def start_redis(port: int | None = None) -> tuple[str, subprocess.Popen[bytes]]:
+    """A redis-server without persistence on `port` (a free one by default); its URL and process."""
     if shutil.which("redis-server") is None:
         apt_install("redis-server")
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen(
         [
             "redis-server",

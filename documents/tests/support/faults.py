@@ -12,7 +12,8 @@ from uuid import UUID
 
 import redis
 
-from devtools.ports import free_port, wait_for_port
+from devtools.ports import free_port
+from devtools.services import start_redis
 from documents.tests.support.servers import LAYER_PREFIX, server_env
 
 
@@ -32,21 +33,7 @@ class ThrowawayRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> ThrowawayRedis:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port, 10)
+        _, self.process = start_redis(self.port)
         return self
 
     def kill(self) -> None:
