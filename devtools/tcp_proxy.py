@@ -25,6 +25,7 @@ class TcpProxy:
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._up = True
+        self._cuts = 0
         self._stopped = False
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -36,6 +37,7 @@ class TcpProxy:
         """End every connection at once and refuse new ones."""
         with self._lock:
             self._up = False
+            self._cuts += 1
             doomed, self._open = self._open, set()
         for sock in doomed:
             with contextlib.suppress(OSError):
@@ -61,7 +63,7 @@ class TcpProxy:
             except OSError:
                 return
             with self._lock:
-                up = self._up
+                cuts_before, up = self._cuts, self._up
             if not up:
                 client.close()
                 continue
@@ -71,7 +73,16 @@ class TcpProxy:
                 client.close()
                 continue
             with self._lock:
-                self._open.update((client, upstream))
+                # A cut while the upstream was connecting must end this
+                # connection too, or a reconnect in flight at the moment of the
+                # cut would survive it.
+                survives = self._up and self._cuts == cuts_before
+                if survives:
+                    self._open.update((client, upstream))
+            if not survives:
+                client.close()
+                upstream.close()
+                continue
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
