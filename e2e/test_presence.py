@@ -7,12 +7,31 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from devtools.tcp_proxy import TcpProxy
 from e2e.conftest import Peer
 
 BOB_SHOWN = "() => !!document.querySelector('#avatars .avatar[data-name=Bob]')"
 ALICE_SHOWN = "() => !!document.querySelector('#avatars .avatar[data-name=Alice]')"
+# What a page knows of its connection and its peers, for a failure to say.
+PAGE_STATE = """() => ({
+  visibility: document.visibilityState,
+  status: document.body.dataset.status,
+  socketOpen: window.__provider ? window.__provider.wsconnected : null,
+  awarenessClients: window.__provider ? window.__provider.awareness.getStates().size : null,
+  avatars: Array.from(document.querySelectorAll('#avatars .avatar')).map(e => e.dataset.name),
+})"""
+
+
+def wait_for(peer: Peer, predicate: str, timeout: float = 10_000) -> None:
+    """Poll on a timer, not on animation frames (a page in the background gets
+    none), and say what the page saw when the condition never held."""
+    try:
+        peer.page.wait_for_function(predicate, polling=100, timeout=timeout)
+    except PlaywrightTimeout:
+        state = peer.page.evaluate(PAGE_STATE)
+        raise AssertionError(f"{peer.name}'s page never met {predicate}: {state}") from None
 
 
 @pytest.fixture
@@ -31,19 +50,19 @@ def test_after_a_network_drop_the_idle_peer_is_there_at_once(
     alice.base_url = network.url
     alice.open(doc)
     bob.open(doc)
-    alice.page.wait_for_function(BOB_SHOWN)
-    bob.page.wait_for_function(ALICE_SHOWN)
+    wait_for(alice, BOB_SHOWN)
+    wait_for(bob, ALICE_SHOWN)
 
     network.cut()
-    alice.page.wait_for_function(f"() => !({BOB_SHOWN})()")
-    bob.page.wait_for_function(f"() => !({ALICE_SHOWN})()")
+    wait_for(alice, f"() => !({BOB_SHOWN})()")
+    wait_for(bob, f"() => !({ALICE_SHOWN})()")
 
     network.restore()
     back = time.monotonic()
     alice.wait_status("connected")
-    alice.page.wait_for_function(BOB_SHOWN, timeout=2_000)
+    wait_for(alice, BOB_SHOWN, timeout=2_000)
     alice_sees_bob = time.monotonic() - back
-    bob.page.wait_for_function(ALICE_SHOWN, timeout=2_000)
+    wait_for(bob, ALICE_SHOWN, timeout=2_000)
     bob_sees_alice = time.monotonic() - back
     print(
         f"after the drop: Alice sees Bob in {alice_sees_bob:.2f} s, "

@@ -216,7 +216,9 @@ class DocumentConsumer(AsyncWebsocketConsumer):
                 return
             # Not awaited: the next frame can join the same group commit. The
             # cap on updates in flight is the backpressure.
-            pending = room.update(self, message.update)
+            pending = room.update(
+                self, message.update, catch_up=isinstance(message, protocol.SyncStep2)
+            )
             if pending is not None:
                 self._in_flight.add(pending)
                 pending.add_done_callback(self._on_committed)

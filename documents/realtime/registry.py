@@ -147,6 +147,7 @@ class RoomRegistry:
         rooms, self.rooms = list(self.rooms.values()), {}
         await asyncio.gather(*(room.close() for room in rooms), return_exceptions=True)
         await asyncio.gather(*self._closing.values(), return_exceptions=True)
+        await self.writer.close()
 
 
 _registries: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RoomRegistry] = (

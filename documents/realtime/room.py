@@ -37,7 +37,6 @@ from functools import cached_property
 from typing import Any, Protocol
 from uuid import UUID
 
-from channels.db import database_sync_to_async
 from channels.layers import BaseChannelLayer
 from pycrdt import Doc, get_state
 
@@ -213,17 +212,20 @@ class Room:
             diff = self.doc.get_update(state_vector)
         await conn.send_frame(protocol.encode_sync_step2(diff))
 
-    def update(self, conn: Connection, update: bytes) -> asyncio.Future[int] | None:
+    def update(
+        self, conn: Connection, update: bytes, *, catch_up: bool = False
+    ) -> asyncio.Future[int] | None:
         """Queue an editor's update for the next group commit; it is relayed once durable.
 
-        The future resolves to its sequence number; None for an empty update.
+        `catch_up`: a sync step 2, which repeats much of what the document
+        holds. The future resolves to its sequence number; None for an empty update.
         """
         validate_update(update)
         if update == store.EMPTY_UPDATE:
             return None
         if self.size + len(update) > conf.get("MAX_DOCUMENT_BYTES"):
             raise DocumentTooLarge(f"document would exceed {conf.get('MAX_DOCUMENT_BYTES')} bytes")
-        change = self._acceptance.accept(conn, update)
+        change = self._acceptance.accept(conn, update, exact=catch_up)
         if change is None:
             return None  # it waits for what it builds on, or changes nothing
         future = self._submit(conn, change)
@@ -320,10 +322,10 @@ class Room:
 
     async def _heal(self) -> None:
         """Catch up from the database, the source of truth."""
-        rows = await database_sync_to_async(store.updates_after)(self.document_id, self.last_seq)
+        rows = await self.writer.run(store.updates_after, self.document_id, self.last_seq)
         if rows is None:
             # Compaction folded the missing updates into a snapshot: merge it.
-            loaded = await database_sync_to_async(store.load)(self.document_id)
+            loaded = await background.run(store.load, self.document_id)
             before = self.doc.get_state()
             with crdt.failures_logged(
                 logger, "room %s could not apply its stored content", self.document_id

@@ -11,17 +11,24 @@ COMMIT_RETRY_SECONDS, with whatever arrives meanwhile queued behind it, so a
 restart of a few seconds costs a pause and nothing else. Past that, the
 futures fail and their sockets are closed with a code the stock client retries;
 the client still holds the edits and sends them again when it reconnects.
+
+Commits run on a thread of the writer's own, with a database connection of its
+own, not on the ORM's shared worker thread: there they queued behind every
+connecting socket's session and role queries (and those behind them), and the
+housekeeping around each call cost a health-check round trip per batch.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import ParamSpec, TypeVar
 from uuid import UUID
 
 import psycopg
-from channels.db import database_sync_to_async
 from django.db import InterfaceError, OperationalError, connection
 
 from documents import conf
@@ -42,6 +49,29 @@ UNREACHABLE: tuple[type[BaseException], ...] = (
 )
 RETRY_FIRST_DELAY = 0.05
 RETRY_MAX_DELAY = 0.5  # also the longest commits wait once the database is back
+# An idle writer gives its connection back: a process serving no edits should
+# not hold one, and a test database cannot be dropped while it is held.
+IDLE_CONNECTION_SECONDS = 5.0
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _close_connection() -> None:
+    # Looked up on the thread that runs it: `connection.close` named on the
+    # event loop would be the loop thread's connection.
+    connection.close()
+
+
+def _on_own_connection(func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run `func` on the commit thread; a connection that failed is not used again."""
+    try:
+        return func(*args, **kwargs)
+    except BaseException:
+        # A broken connection raises again on its next use; the next call
+        # opens a new one (and a batch refused for itself loses nothing).
+        connection.close()
+        raise
 
 
 def _ping() -> bool:
@@ -71,6 +101,42 @@ class Writer:
         self.retries = 0
         # When commits started failing for want of a database; None while it answers.
         self._down_since: float | None = None
+        self._thread: ThreadPoolExecutor | None = None
+        self._idle: asyncio.TimerHandle | None = None
+
+    async def run(self, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run a sync database call on the writer's own thread and connection.
+
+        Also for reads that must see every commit so far (a room healing a
+        gap): they queue behind the commits in flight, and a connection a
+        database restart broke is replaced for them as for commits.
+        """
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="commit")
+        call = functools.partial(_on_own_connection, func, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._thread, call)
+
+    def _release_when_idle(self) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+        self._idle = asyncio.get_running_loop().call_later(IDLE_CONNECTION_SECONDS, self._release)
+
+    def _release(self) -> None:
+        self._idle = None
+        if self._flushing is None and self._thread is not None:
+            self._thread.submit(_close_connection)
+
+    async def close(self) -> None:
+        """Give back the connection and the thread (shutdown and tests); usable again after."""
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
+        if self._flushing is not None:
+            await asyncio.shield(self._flushing)
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            await asyncio.get_running_loop().run_in_executor(thread, _close_connection)
+            thread.shutdown(wait=False)
 
     def submit(self, item: store.Pending, on_commit: OnCommit) -> asyncio.Future[int]:
         """Queue one update; `on_commit(seq)` runs once it is durable, then the future resolves."""
@@ -111,6 +177,7 @@ class Writer:
                     self.compact_soon(document_id)
         finally:
             self._flushing = None
+            self._release_when_idle()
 
     async def _commit(self, batch: list[_Item]) -> store.Appended:
         """Append the batch, retrying while the database cannot be reached.
@@ -123,10 +190,9 @@ class Writer:
         refused = 0
         while True:
             try:
-                result = await database_sync_to_async(store.append)([p for p, _, _ in batch])
+                result = await self.run(store.append, [p for p, _, _ in batch])
             except UNREACHABLE:
-                # database_sync_to_async has closed the broken connection by
-                # now (errors_occurred and not usable); the probe opens a new one.
+                # The broken connection is closed by now; the probe opens a new one.
                 if await self._database_answers():
                     # A connection left stale by a restart fails once; a batch
                     # the database itself refuses fails every time.
@@ -159,8 +225,8 @@ class Writer:
 
     async def _database_answers(self) -> bool:
         try:
-            return await database_sync_to_async(_ping)()
-        except Exception:  # the stale-connection housekeeping around it can fail too
+            return await self.run(_ping)
+        except Exception:
             return False
 
     def compact_soon(self, document_id: UUID) -> None:

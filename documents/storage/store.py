@@ -322,6 +322,9 @@ def updates_after(document_id: UUID, after_seq: int) -> list[tuple[int, bytes]] 
     return [(seq, EMPTY_UPDATE if data is None else data) for seq, data in rows]
 
 
+_Row = tuple[UUID, int, bytes, int | None]  # a log row: document, seq, data, author
+
+
 def append(batch: list[Pending]) -> Appended:
     """Append updates to their documents' logs in one transaction (group commit)."""
     by_document: dict[UUID, list[int]] = defaultdict(list)
@@ -340,19 +343,14 @@ def append(batch: list[Pending]) -> Appended:
             .order_by("pk")
             .only("id", "last_seq", "snapshot_seq", "log_bytes")
         )
-        rows = []
+        rows: list[_Row] = []
         for document in documents:
             for index in by_document[document.id]:
                 document.last_seq += 1
                 document.log_bytes += len(batch[index].data)
                 seqs[index] = document.last_seq
                 rows.append(
-                    DocumentUpdate(
-                        document_id=document.id,
-                        seq=document.last_seq,
-                        data=batch[index].data,
-                        author_id=batch[index].author_id,
-                    )
+                    (document.id, document.last_seq, batch[index].data, batch[index].author_id)
                 )
             document.updated_at = now
             if (
@@ -360,9 +358,40 @@ def append(batch: list[Pending]) -> Appended:
                 or document.log_bytes >= after_bytes
             ):
                 compact.add(document.id)
-        DocumentUpdate.objects.bulk_create(rows)
+        _insert_rows(rows, now)
         _save_counters(documents, now)
     return Appended(seqs, compact)
+
+
+def _insert_rows(rows: list[_Row], now: datetime) -> None:
+    """The batch's log rows in one statement.
+
+    On PostgreSQL one INSERT of arrays: building a model instance and a
+    placeholder group per row cost more CPU (on the thread that holds the GIL
+    the event loop needs) than the database spent inserting them.
+    """
+    if connection.vendor != "postgresql":
+        DocumentUpdate.objects.bulk_create(
+            [
+                DocumentUpdate(document_id=d, seq=seq, data=data, author_id=author)
+                for d, seq, data, author in rows
+            ]
+        )
+        return
+    table = connection.ops.quote_name(DocumentUpdate._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (document_id, seq, data, author_id, created_at)"
+            " SELECT d, s, b, a, %s"
+            " FROM unnest(%s::uuid[], %s::bigint[], %s::bytea[], %s::bigint[]) AS t(d, s, b, a)",
+            [
+                now,
+                [r[0] for r in rows],
+                [r[1] for r in rows],
+                [r[2] for r in rows],
+                [r[3] for r in rows],
+            ],
+        )
 
 
 def _save_counters(documents: list[Document], now: datetime) -> None:

@@ -7,6 +7,8 @@ state vector after applying it tells. Pure lib0 decoding, no I/O.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class _Cursor:
     """lib0 decoding, just enough to walk the structs of a v1 update."""
@@ -97,12 +99,35 @@ def _content_length(ref: int, cursor: _Cursor) -> int:
     return 1
 
 
-def struct_ends(update: bytes) -> dict[int, int]:
-    """Per client, the clock after the last struct of a v1 update (skips left out)."""
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """Where a v1 update's structs lie, per client, and whether it deletes anything."""
+
+    starts: dict[int, int]  # the clock of each client's first struct
+    ends: dict[int, int]  # the clock after each client's last struct (skips left out)
+    deletes: bool
+
+    def overlaps(self, have: dict[int, int]) -> bool:
+        """Whether some of its structs are already in a Doc whose state is `have`."""
+        return any(start < have.get(client, 0) for client, start in self.starts.items())
+
+    def sets_aside(self, have: dict[int, int]) -> bool:
+        """Whether a Doc at `have` (after applying the update) set structs of it aside.
+
+        pycrdt keeps structs whose dependencies are missing aside until those
+        arrive, and says so nowhere: their clocks are past the Doc's state vector.
+        """
+        return any(end > have.get(client, 0) for client, end in self.ends.items())
+
+
+def shape(update: bytes) -> Shape:
+    """Read the structs' clock ranges and the delete set's size of a v1 update."""
     cursor = _Cursor(update)
+    starts: dict[int, int] = {}
     ends: dict[int, int] = {}
     for _ in range(cursor.uint()):
         count, client, clock = cursor.uint(), cursor.uint(), cursor.uint()
+        starts[client] = clock
         for _ in range(count):
             info = cursor.byte()
             ref = info & 0x1F
@@ -124,19 +149,10 @@ def struct_ends(update: bytes) -> dict[int, int]:
             if ref != 10:
                 ends[client] = clock + length
             clock += length
-    return ends
+    return Shape(starts, ends, deletes=cursor.uint() > 0)
 
 
 def clocks(state_vector: bytes) -> dict[int, int]:
+    """A state vector as a dict: client id -> the clock it is at."""
     cursor = _Cursor(state_vector)
     return {cursor.uint(): cursor.uint() for _ in range(cursor.uint())}
-
-
-def sets_aside(update: bytes, state_vector: bytes) -> bool:
-    """Whether a Doc at `state_vector` (after applying `update`) set structs of it aside.
-
-    pycrdt keeps structs whose dependencies are missing aside until those
-    arrive, and says so nowhere: their clocks are past the Doc's state vector.
-    """
-    have = clocks(state_vector)
-    return any(end > have.get(client, 0) for client, end in struct_ends(update).items())

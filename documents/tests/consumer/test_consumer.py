@@ -11,6 +11,7 @@ from channels.db import database_sync_to_async
 from django.contrib.auth.models import AnonymousUser
 from pycrdt import Doc, Text
 
+from devtools.waiting import eventually
 from documents.models import DocumentUpdate
 from documents.realtime import protocol
 from documents.realtime.close_codes import CloseCode
@@ -25,6 +26,10 @@ async def stored_text(document_id) -> str:
     doc = Doc()
     doc.apply_update(loaded.update)
     return str(doc.get("text", type=Text))
+
+
+async def stored_is(document_id, text: str) -> bool:
+    return await stored_text(document_id) == text
 
 
 async def open_peer(user, document, **kwargs) -> PeerClient:
@@ -50,7 +55,8 @@ async def test_late_joiner_receives_whole_document(personas, document):
         await alice.edit(word)
     await alice.close()
     carol = await open_peer(personas["viewer"], document)
-    assert str(carol.text) == "one two three"
+    # What was still being committed when she arrived reaches her once stored.
+    await carol.wait_text("one two three")
     await carol.close()
 
 
@@ -98,7 +104,7 @@ async def test_trailing_slash_path_works(personas, document):
     peer = await open_peer(personas["owner"], document, path=f"/ws/documents/{document.id}/")
     await peer.edit("slash")
     await peer.close()
-    assert await stored_text(document.id) == "slash"
+    await eventually(lambda: stored_is(document.id, "slash"))
 
 
 async def test_anonymous_socket_is_refused(document):
@@ -264,6 +270,7 @@ async def test_unreadable_document_is_refused_and_left_untouched(personas, docum
     alice = await open_peer(personas["owner"], document)
     await alice.edit("precious")
     await alice.close()
+    await eventually(lambda: stored_is(document.id, "precious"))
     await database_sync_to_async(store.compact)(document.id)
 
     def corrupt() -> bytes:

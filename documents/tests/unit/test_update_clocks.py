@@ -1,0 +1,93 @@
+"""Reading a v1 update's clock ranges without pycrdt, and what a shadow stores of it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pycrdt import Doc, Text, get_state, merge_updates
+
+from documents.realtime.acceptance import Acceptance
+from documents.storage.update_clocks import clocks, shape
+
+
+def edits(doc: Doc[Any], *steps: tuple[str, int, str]) -> list[bytes]:
+    """Apply ("insert", index, text) / ("delete", index, length) steps, one update each."""
+    updates: list[bytes] = []
+    subscription = doc.observe(lambda event: updates.append(event.update))
+    text = doc.get("text", type=Text)
+    for op, index, arg in steps:
+        if op == "insert":
+            text.insert(index, arg)
+        else:
+            del text[index : index + int(arg)]
+    doc.unobserve(subscription)
+    return updates
+
+
+def test_shape_reads_each_clients_struct_range_and_the_delete_set():
+    doc: Doc[Any] = Doc(client_id=7)
+    first, second, removal = edits(
+        doc, ("insert", 0, "héllo 👋"), ("insert", 0, "ab"), ("delete", 0, "1")
+    )
+
+    one = shape(first)
+    # Clocks count UTF-16 code units: the emoji takes two.
+    assert one.starts == {7: 0} and one.ends == {7: 8} and not one.deletes
+    assert shape(second).starts == {7: 8} and shape(second).ends == {7: 10}
+    gone = shape(removal)
+    assert gone.starts == {} and gone.ends == {} and gone.deletes
+
+    merged = shape(merge_updates(first, second))
+    assert merged.starts == {7: 0} and merged.ends == {7: 10}
+
+
+def test_shape_compares_with_a_state_vector():
+    doc: Doc[Any] = Doc(client_id=3)
+    first, second = edits(doc, ("insert", 0, "abc"), ("insert", 3, "def"))
+    have_first = clocks(get_state(first))
+    assert have_first == {3: 3}
+    assert not shape(second).overlaps(have_first)
+    assert shape(merge_updates(first, second)).overlaps(have_first)
+    # Applied alone, the second update waits for the first: set aside.
+    assert shape(second).sets_aside({})
+    assert not shape(second).sets_aside(clocks(get_state(merge_updates(first, second))))
+
+
+@pytest.mark.parametrize("garbage", [b"", b"\x01", b"\x01\x01\x07\x00\x04", b"\x00"])
+def test_a_truncated_update_cannot_be_read(garbage: bytes):
+    with pytest.raises((ValueError, IndexError)):
+        shape(garbage)
+
+
+class _Conn:
+    user_id = 1
+
+
+def acceptance_over(content: bytes) -> Acceptance:
+    return Acceptance(document_id=None, committed_content=lambda: content, submit=lambda *_: None)  # type: ignore[arg-type]
+
+
+def test_a_keystroke_is_stored_as_it_came_and_a_repeat_not_at_all():
+    doc: Doc[Any] = Doc()
+    base, keystroke = edits(doc, ("insert", 0, "hello"), ("insert", 5, "!"))
+    acceptance = acceptance_over(base)
+    assert acceptance.accept(_Conn(), keystroke) == keystroke  # type: ignore[arg-type]
+    acceptance.pending(keystroke)
+    assert acceptance.accept(_Conn(), keystroke) is None  # type: ignore[arg-type]
+
+
+def test_a_catch_up_step2_stores_only_what_the_document_lacks():
+    doc: Doc[Any] = Doc()
+    base, _ = edits(doc, ("insert", 0, "hello"), ("insert", 5, " world"))
+    acceptance = acceptance_over(base)
+    step2 = doc.get_update()  # everything the client has, most of it known
+    change = acceptance.accept(_Conn(), step2, exact=True)  # type: ignore[arg-type]
+    assert change is not None and len(change) < len(step2)
+    replay: Doc[Any] = Doc()
+    replay.apply_update(base)
+    replay.apply_update(change)
+    assert str(replay.get("text", type=Text)) == "hello world"
+    # An overlapping update is cut down even when not marked as a catch-up.
+    again = acceptance_over(base)
+    assert again.accept(_Conn(), step2) == change  # type: ignore[arg-type]
