@@ -98,7 +98,11 @@ def email_claim(*, user: Any, email: str, absolute: Callable[[str], str]) -> Mai
         ).delete()
         claim = EmailAddress.objects.filter(user=user).matching(email).first()
         if claim is None:
-            claim = EmailAddress.objects.create(user=user, email=email)
+            try:
+                with transaction.atomic():
+                    claim = EmailAddress.objects.create(user=user, email=email)
+            except IntegrityError:  # the same claim, made at the same moment
+                claim = EmailAddress.objects.filter(user=user).matching(email).get()
     return _mail(claim=claim, absolute=absolute)
 
 

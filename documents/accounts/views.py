@@ -27,10 +27,10 @@ UNCONFIRMED = (
 
 
 def _notice_unconfirmed(request: HttpRequest) -> None:
-    """Say, once, that the account's address waits for confirmation."""
-    pending = accounts.email_status(user=request.user).pending
-    if pending:
-        messages.info(request, format_html(UNCONFIRMED, pending, reverse("email")))
+    """Say, once, that the account has no confirmed address but one waiting for confirmation."""
+    status = accounts.email_status(user=request.user)
+    if status.pending and not status.verified:
+        messages.info(request, format_html(UNCONFIRMED, status.pending, reverse("email")))
 
 
 def _mail_outcome(request: HttpRequest, sent: accounts.MailSent, email: str) -> None:

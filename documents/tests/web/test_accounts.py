@@ -529,3 +529,16 @@ def test_overlong_or_malformed_addresses_are_refused_with_400(owner):
     _, response = sign_up("longmail", "a@" + "b" * 300 + ".org")
     assert response.status_code == 200
     assert not PendingShare.objects.exists() and not EmailAddress.objects.exists()
+
+
+def test_the_database_keeps_one_confirmed_owner_per_address():
+    # Two confirmations racing each pass the check before either commits; the
+    # unique index is what makes the second fail (and email_confirm says "taken").
+    from django.db import IntegrityError, transaction
+    from django.utils import timezone
+
+    a, b = (User.objects.create_user(username=n, password=f"pw-{n}-123!") for n in ("ann", "ben"))
+    EmailAddress.objects.create(user=a, email="Shared@Example.org", verified_at=timezone.now())
+    with pytest.raises(IntegrityError), transaction.atomic():
+        EmailAddress.objects.create(user=b, email="shared@example.org", verified_at=timezone.now())
+    EmailAddress.objects.create(user=b, email="shared@example.org")  # a claim is fine
