@@ -1,4 +1,4 @@
-"""The Django admin: where quarantined updates are inspected.
+"""The Django admin: where quarantined updates and e-mail addresses are inspected.
 
 A quarantined update is a stored update that could not be applied to the
 document's content; loads skip it and it is never deleted (see
@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from documents.models import DocumentUpdate
+from documents.models import DocumentUpdate, EmailAddress
 
 
 @admin.register(DocumentUpdate)
@@ -44,4 +44,23 @@ class DocumentUpdateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_delete_permission(
         self, request: HttpRequest, obj: DocumentUpdate | None = None
     ) -> bool:
+        return False
+
+
+@admin.register(EmailAddress)
+class EmailAddressAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Who claimed which address, and who confirmed it. Read-only: only the
+    link mailed to an address proves it, so the admin cannot confirm one."""
+
+    list_display = ["email", "user", "verified_at", "created_at"]
+    list_filter = [("verified_at", admin.EmptyFieldListFilter)]
+    search_fields = ["email", "user__username"]
+    list_select_related = ["user"]
+    ordering = ["-id"]
+    readonly_fields = ["user", "email", "verified_at", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: EmailAddress | None = None) -> bool:
         return False

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 TITLE_MAX_LENGTH = 200
 
@@ -206,3 +207,79 @@ class ShareLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role} link to {self.document_id}"
+
+
+class EmailAddressQuerySet(models.QuerySet["EmailAddress"]):
+    def verified(self) -> EmailAddressQuerySet:
+        return self.filter(verified_at__isnull=False)
+
+    def matching(self, email: str) -> EmailAddressQuerySet:
+        return self.filter(email__iexact=email.strip())
+
+
+class EmailAddress(models.Model):
+    """An address a user gave, and whether (and when) they proved it is theirs.
+
+    Several accounts may claim one address; only a confirmed address is looked
+    up when sharing by e-mail, and at most one account can confirm it: the
+    first to follow the link sent to it. The others' claims stay, unconfirmed
+    and inert, so an account never learns that someone else holds the address.
+    A user has at most one confirmed address (mirrored in User.email, for the
+    admin and password resets) and at most one claim waiting for confirmation.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_addresses"
+    )
+    email = models.EmailField(max_length=254)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = EmailAddressQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "e-mail addresses"
+        constraints = [
+            models.UniqueConstraint(Lower("email"), "user", name="one_claim_per_user_and_address"),
+            # The database, not a check before the write, decides who confirmed first.
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=Q(verified_at__isnull=False),
+                name="one_verified_owner_per_address",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = "verified" if self.verified_at else "unverified"
+        return f"{self.email} ({state}) of {self.user_id}"
+
+
+class PendingShare(models.Model):
+    """A role shared by e-mail with an address nobody has confirmed yet.
+
+    Granted by name to whoever confirms the address, as if the owner had shared
+    with them then; until then it grants nothing.
+    """
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="pending_shares")
+    # Lower-cased: compared with confirmed addresses, case-insensitively.
+    email = models.CharField(max_length=254)
+    role = models.CharField(
+        max_length=10, choices=[(Role.EDITOR, "Editor"), (Role.VIEWER, "Viewer")]
+    )
+    shared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Moved on when the owner shares again: a removal after it wins, one before it does not.
+    shared_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document", "email"], name="one_pending_share_per_address"
+            )
+        ]
+        indexes = [models.Index(fields=["email"], name="pending_share_email")]
+
+    def __str__(self) -> str:
+        return f"{self.role} for {self.email} on {self.document_id}"

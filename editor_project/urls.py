@@ -1,11 +1,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from documents.web import views
-from documents.web.forms import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
+from documents.accounts.forms import ThrottledAdminAuthenticationForm
 from documents.web.throttle import refused_with_429
 from editor_project.health import healthz
 
@@ -18,14 +16,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/login/", refused_with_429(admin.site.login)),
     path("admin/", admin.site.urls),
-    path("accounts/signup/", views.signup, name="signup"),
-    path(
-        "accounts/login/",
-        refused_with_429(
-            auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm)
-        ),
-        name="login",
-    ),
+    path("accounts/", include("documents.accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("documents.urls")),
 ]

@@ -11,17 +11,29 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from documents.identity import display_name, user_color
-from documents.models import AccessRemoval, Document, Membership, Role, ShareLink
+from documents.models import (
+    AccessRemoval,
+    Document,
+    EmailAddress,
+    Membership,
+    PendingShare,
+    Role,
+    ShareLink,
+)
 from documents.permissions import can_manage, role_for
 from documents.realtime import messages
 
 GRANTABLE = (Role.EDITOR, Role.VIEWER)
 RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.OWNER: 3}
+# Shares waiting for an address to be confirmed, per document: rows that any
+# owner of a document can add.
+MAX_PENDING_SHARES = 100
+EMAIL_MAX_LENGTH = 254  # what an SMTP path holds, and the columns
 
 
 def _require_owner(document: Document, user: Any) -> None:
@@ -71,48 +83,52 @@ def _settle(membership: Membership) -> Role | None:
 
 
 def _target(who: str) -> tuple[Any, str]:
-    """The one user named by username or e-mail, and the e-mail address used ("" if none)."""
+    """The user named by username, or the one who confirmed the e-mail address, and the
+    address used ("" for a username; the user is None when nobody confirmed it).
+
+    Anything with an @ is an e-mail address and only a confirmed address finds
+    anyone: an address someone merely typed at sign-up finds nobody, and a
+    username (sign-up refuses @ in one) never stands in for an address.
+    """
     who = who.strip()
-    users = get_user_model().objects.filter(Q(username__iexact=who) | Q(email__iexact=who))
-    found = list(users[:2]) if who else []
+    if "@" in who:
+        try:
+            if len(who) > EMAIL_MAX_LENGTH:
+                raise ValidationError("too long")
+            validate_email(who)
+        except ValidationError:
+            raise ValidationError(f"{who!r} is not an e-mail address.") from None
+        email = who.lower()
+        confirmed = EmailAddress.objects.verified().matching(email).select_related("user").first()
+        return (confirmed.user if confirmed else None), email
+    found = list(get_user_model().objects.filter(username__iexact=who)[:2]) if who else []
     if len(found) != 1:
         raise ValidationError(NO_SINGLE_USER.format(who=who))
-    target = found[0]
-    by_email = target.get_username().lower() != who.lower() and target.email.lower() == who.lower()
-    return target, (who.lower() if by_email else "")
+    return found[0], ""
 
 
-@transaction.atomic
-def access_grant(
-    *, document: Document, by: Any, role: str, who: str = "", user_id: int | None = None
+def _grant_by_name(
+    *, document: Document, target: Any, granted: Role, email: str, keep_higher: bool = False
 ) -> Membership:
-    """Give the user named by username or e-mail (or an existing member by id) a role by name."""
-    _require_owner(document, by)
-    granted = _role(role)
-    if user_id is not None:
-        membership = (
-            Membership.objects.select_for_update()
-            .filter(document=document, user_id=user_id)
-            .first()
-        )
-        if membership is None:
-            raise ValidationError(NO_SINGLE_USER.format(who=str(user_id)))
-        target, email = membership.user, membership.shared_email
-    else:
-        target, email = _target(who)
-        if target.pk == document.owner_id:
-            raise ValidationError("The owner already has full access.")
-        membership, _ = Membership.objects.select_for_update().get_or_create(
-            document=document,
-            user=target,
-            defaults={"role": granted, "name_role": granted, "username_known": not email},
-        )
-        if not email:
-            membership.username_known = True
-    membership.name_role = granted
+    """Give `target` the role `granted` by name, addressed by `email` ("" for a username).
+
+    With `keep_higher`, a higher role they hold by name stays: a share that
+    waited for them must not undo a later decision of the owner's.
+    """
+    membership, _ = Membership.objects.select_for_update().get_or_create(
+        document=document,
+        user=target,
+        defaults={"role": granted, "name_role": granted, "username_known": not email},
+    )
+    if not email:
+        membership.username_known = True
+    held = membership.by_name
+    if not (keep_higher and held and RANK[Role(held)] > RANK[granted]):
+        membership.name_role = granted
     if email:
         membership.shared_email = email
-    if membership.link_role and RANK[Role(membership.link_role)] > RANK[granted]:
+    chosen = Role(membership.name_role)
+    if membership.link_role and RANK[Role(membership.link_role)] > RANK[chosen]:
         # The owner chose this role for this person: a higher link grant
         # would silently keep it from taking effect.
         membership.link_role = ""
@@ -122,6 +138,84 @@ def access_grant(
     AccessRemoval.objects.filter(document=document, user=target).delete()
     _announce(document, target.pk, effective)
     return membership
+
+
+def _share_pending(*, document: Document, by: Any, email: str, role: Role) -> None:
+    """Keep a share by e-mail for whoever confirms the address."""
+    pending = PendingShare.objects.filter(document=document)
+    if not pending.filter(email=email).exists() and pending.count() >= MAX_PENDING_SHARES:
+        raise ValidationError(
+            f"At most {MAX_PENDING_SHARES} unconfirmed addresses can wait for a document; "
+            "cancel some first."
+        )
+    PendingShare.objects.update_or_create(
+        document=document, email=email, defaults={"role": role, "shared_by": by}
+    )
+
+
+@transaction.atomic
+def access_grant(
+    *, document: Document, by: Any, role: str, who: str = "", user_id: int | None = None
+) -> Membership | None:
+    """Give the user named by username or e-mail (or an existing member by id) a role by name.
+
+    An address nobody has confirmed gets a pending share instead (and None):
+    whoever confirms the address receives it.
+    """
+    _require_owner(document, by)
+    granted = _role(role)
+    if user_id is not None:
+        membership = Membership.objects.filter(document=document, user_id=user_id).first()
+        if membership is None:
+            raise ValidationError(NO_SINGLE_USER.format(who=str(user_id)))
+        # A role change keeps how the owner addressed the member.
+        target, email = membership.user, membership.shared_email
+    else:
+        target, email = _target(who)
+        if target is None:
+            _share_pending(document=document, by=by, email=email, role=granted)
+            return None
+        if target.pk == document.owner_id:
+            raise ValidationError("The owner already has full access.")
+    return _grant_by_name(document=document, target=target, granted=granted, email=email)
+
+
+@transaction.atomic
+def pending_share_cancel(*, document: Document, by: Any, email: str) -> None:
+    """Withdraw a share waiting for an address to be confirmed."""
+    _require_owner(document, by)
+    PendingShare.objects.filter(document=document, email=email.strip().lower()).delete()
+
+
+def pending_shares_grant(*, user: Any, email: str) -> list[Document]:
+    """Grant `user`, who just confirmed `email`, what was shared with that address; the documents.
+
+    Runs inside the confirmation's transaction. A share the owner made before
+    removing this user is dropped: the removal is the newer decision.
+    """
+    granted: list[Document] = []
+    waiting = (
+        PendingShare.objects.select_for_update()
+        .filter(email=email.lower())
+        .select_related("document")
+        .order_by("id")
+    )
+    for pending in waiting:
+        document = pending.document
+        removed = AccessRemoval.objects.filter(
+            document=document, user=user, removed_at__gt=pending.shared_at
+        ).exists()
+        if document.owner_id != user.pk and not removed:
+            _grant_by_name(
+                document=document,
+                target=user,
+                granted=Role(pending.role),
+                email=pending.email,
+                keep_higher=True,
+            )
+            granted.append(document)
+        pending.delete()
+    return granted
 
 
 @transaction.atomic
@@ -248,4 +342,9 @@ def access_list(*, document: Document, by: Any) -> dict[str, Any]:
         {"token": link.token, "role": link.role, "created_at": link.created_at.isoformat()}
         for link in ShareLink.objects.active().filter(document=document).order_by("id")
     ]
-    return {"members": members, "links": links}
+    # Addresses the owner typed, waiting for someone to confirm them.
+    pending = [
+        {"email": p.email, "role": p.role, "shared_at": p.shared_at.isoformat()}
+        for p in PendingShare.objects.filter(document=document).order_by("id")
+    ]
+    return {"members": members, "links": links, "pending": pending}

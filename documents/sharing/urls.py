@@ -13,6 +13,7 @@ urlpatterns = [
         views.access_member,
         name="api-access-member",
     ),
+    path("api/documents/<uuid:pk>/pending/", views.pending_cancel, name="api-pending-cancel"),
     path("api/documents/<uuid:pk>/links/", views.links, name="api-links"),
     path(
         "api/documents/<uuid:pk>/links/<str:token>/",

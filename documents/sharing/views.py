@@ -69,6 +69,18 @@ def access_member(request: HttpRequest, pk: UUID, user_id: int) -> HttpResponse:
 
 
 @api_login_required
+@require_http_methods(["POST", "DELETE"])
+@api_errors
+def pending_cancel(request: HttpRequest, pk: UUID) -> HttpResponse:
+    """{"email"}: withdraw a share waiting for that address to be confirmed."""
+    document = _document(request, pk)
+    sharing.pending_share_cancel(
+        document=document, by=request.user, email=str(request_body(request).get("email", ""))
+    )
+    return _listing(request, document)
+
+
+@api_login_required
 @require_http_methods(["POST"])
 @api_errors
 def links(request: HttpRequest, pk: UUID) -> HttpResponse:

@@ -1,4 +1,4 @@
-"""Pages: sign up, the document list, the editor, rename and delete."""
+"""Pages: the document list, the editor, rename and delete."""
 
 from __future__ import annotations
 
@@ -7,22 +7,20 @@ from uuid import UUID
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from documents import conf, services
+from documents.accounts.redirects import next_url
 from documents.identity import identity
 from documents.models import TITLE_MAX_LENGTH, Document
 from documents.permissions import can_manage, can_write
 from documents.realtime.close_codes import FINAL, CloseCode
-from documents.web import throttle
-from documents.web.forms import DocumentTitleForm, SignupForm
+from documents.web.forms import DocumentTitleForm
 from documents.web.selectors import documents_for, online_users_for, role_of
 
 WS_PATH = "/ws/documents"
@@ -31,39 +29,6 @@ WS_PATH = "/ws/documents"
 def _visible_document(request: HttpRequest, pk: UUID) -> Document:
     """The document with the user's role as `my_role`; 404 for strangers and unknown ids."""
     return get_object_or_404(documents_for(request.user), pk=pk)
-
-
-def _next_url(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
-
-
-@require_http_methods(["GET", "POST"])
-def signup(request: HttpRequest) -> HttpResponse:
-    """Create an account and sign straight in."""
-    if request.user.is_authenticated:
-        return redirect("document-list")
-    form = SignupForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        # Counted once the form is valid: what is limited is accounts made.
-        counter = throttle.hit(
-            scope="signup-address",
-            subject=throttle.client_address(request),
-            limit=int(conf.get("SIGNUPS_PER_ADDRESS")),
-            window=int(conf.get("SIGNUP_WINDOW_SECONDS")),
-        )
-        if not counter.exceeded:
-            user = form.save()
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            return redirect("document-list")
-        wait = throttle.wait_message(counter.retry_after)
-        form.add_error(None, f"Too many accounts created from your address. Try again in {wait}.")
-        return render(request, "registration/signup.html", {"form": form}, status=429)
-    return render(request, "registration/signup.html", {"form": form})
 
 
 @login_required
@@ -146,7 +111,7 @@ def document_rename(request: HttpRequest, pk: UUID) -> HttpResponse:
             document=document, title=form.cleaned_data["title"], user=request.user
         )
         messages.success(request, f"Renamed to “{document.title}”.")
-    return redirect(_next_url(request, reverse("document-list")))
+    return redirect(next_url(request, reverse("document-list")))
 
 
 @login_required

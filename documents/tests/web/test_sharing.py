@@ -17,13 +17,13 @@ from documents.realtime import protocol
 from documents.realtime.close_codes import CloseCode
 from documents.sharing import services as sharing
 from documents.tests.support.wsclient import PeerClient
+from documents.tests.web.mailbox import confirm_address
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_owner_shares_by_username_or_email(personas, document):
-    personas["stranger"].email = "Stranger@Example.com"
-    personas["stranger"].save()
+    confirm_address(personas["stranger"], "Stranger@Example.com")
     sharing.access_grant(
         document=document, by=personas["owner"], who="stranger@example.com", role="viewer"
     )

@@ -1,0 +1,1 @@
+"""Accounts: sign-up, the throttled log-in, and confirmed e-mail addresses."""
