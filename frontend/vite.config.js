@@ -1,7 +1,8 @@
 // Builds the editor into documents/static/editor/ with stable names, so the
 // bundle is part of the documents app: Django's app-directories finder serves it,
 // the wheel ships it, and templates refer to {% static 'editor/editor.js' %}
-// and {% static 'editor/editor.css' %}. Only that folder is emptied on a build
+// and {% static 'editor/editor.css' %}, and the document list to
+// {% static 'editor/list.js' %}. Only that folder is emptied on a build
 // (documents/static/documents/ holds hand-written files).
 import { defineConfig } from 'vite'
 
@@ -16,7 +17,7 @@ export default defineConfig({
     // ProseMirror, Yjs and Tiptap make one ~500 kB module (160 kB gzipped).
     chunkSizeWarningLimit: 800,
     rolldownOptions: {
-      input: { editor: 'src/main.js' },
+      input: { editor: 'src/main.js', list: 'src/list.js' },
       output: {
         entryFileNames: '[name].js',
         chunkFileNames: '[name].js',

@@ -180,9 +180,22 @@ def _copy_into(parent: XmlFragment | XmlElement, node: XmlFragment | XmlElement 
             _copy_into(parent, child)
 
 
+# Quotation marks, named: ruff (RUF001) takes the single ones for backticks.
+DOUBLE = ("\N{LEFT DOUBLE QUOTATION MARK}", "\N{RIGHT DOUBLE QUOTATION MARK}")
+SINGLE = ("\N{LEFT SINGLE QUOTATION MARK}", "\N{RIGHT SINGLE QUOTATION MARK}")
+
+
+def quoted(text: str) -> str:
+    """Text in quotation marks that alternate with the ones inside it, as in print."""
+    # Opening marks only: a closing single one is mostly an apostrophe ("Bob's notes").
+    first = next((char for char in text if char in (DOUBLE[0], SINGLE[0], '"')), None)
+    opening, closing = SINGLE if first in (DOUBLE[0], '"') else DOUBLE
+    return f"{opening}{text}{closing}"
+
+
 def _backup_label(snapshot: Snapshot) -> str:
     if snapshot.label:
-        name = f"“{snapshot.label}”"
+        name = quoted(snapshot.label)
     else:
         name = f"the version of {timezone.localtime(snapshot.created_at):%Y-%m-%d %H:%M}"
     return normalize_label(f"Before restoring {name}")

@@ -59,7 +59,7 @@ def history_page(request: HttpRequest, pk: UUID) -> HttpResponse:
         except (ValueError, history.HistoryError) as exc:
             messages.error(request, str(exc))
             return redirect("document-history", pk=document.pk)
-        messages.success(request, f"Saved the current version as “{snapshot.label}”.")
+        messages.success(request, f"Saved the current version as {history.quoted(snapshot.label)}.")
         page = reverse("document-history", kwargs={"pk": document.pk})
         return redirect(f"{page}?version={snapshot.pk}")
 
@@ -102,14 +102,12 @@ def history_restore(request: HttpRequest, pk: UUID, snapshot_id: int) -> HttpRes
     except history.HistoryError as exc:
         messages.error(request, str(exc))
         return redirect("document-history", pk=document.pk)
+    name = history.quoted(_version_name(snapshot))
     if restored.backup is None:
-        messages.info(request, f"“{_version_name(snapshot)}” is already the current content.")
+        messages.info(request, f"{name} is already the current content.")
     else:
-        messages.success(
-            request,
-            f"Restored “{_version_name(snapshot)}”. The previous content is saved as "
-            f"“{restored.backup.label}”.",
-        )
+        backup = history.quoted(restored.backup.label)
+        messages.success(request, f"Restored {name}. The previous content is saved as {backup}.")
     return redirect("document-edit", pk=document.pk)
 
 

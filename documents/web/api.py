@@ -11,23 +11,31 @@ from django.views.decorators.http import require_GET
 
 from documents.identity import identity
 from documents.models import Document
-from documents.permissions import can_write
+from documents.permissions import can_manage, can_write
+from documents.templatetags.documents_tags import edited_ago
 from documents.web.json import api_login_required
 from documents.web.selectors import documents_for, online_users_for, role_of
 
 
-def _serialize(document: Document, online: list[dict[str, Any]]) -> dict[str, Any]:
+def document_json(document: Document, online: list[dict[str, Any]]) -> dict[str, Any]:
+    """One document as the API and the list page's script see it."""
     role = role_of(document)
+    pk = {"pk": document.pk}
     return {
         "id": str(document.pk),
         "title": document.title,
         "role": role.value,
+        "role_label": role.label,
         "can_edit": can_write(role),
         "owner": identity(document.owner),
         "created_at": document.created_at.isoformat(),
         "updated_at": document.updated_at.isoformat(),
+        # As the list page words it, so a row redrawn from here reads the same.
+        "edited": edited_ago(document.updated_at),
         "online": online,
-        "url": reverse("document-edit", kwargs={"pk": document.pk}),
+        "url": reverse("document-edit", kwargs=pk),
+        "rename_url": reverse("document-rename", kwargs=pk) if can_write(role) else None,
+        "delete_url": reverse("document-delete", kwargs=pk) if can_manage(role) else None,
     }
 
 
@@ -37,7 +45,7 @@ def document_list(request: HttpRequest) -> JsonResponse:
     """GET /api/documents/: every document visible to the user, newest first."""
     documents = list(documents_for(request.user))
     online = online_users_for([d.pk for d in documents])
-    return JsonResponse({"documents": [_serialize(d, online.get(d.pk, [])) for d in documents]})
+    return JsonResponse({"documents": [document_json(d, online.get(d.pk, [])) for d in documents]})
 
 
 @api_login_required
@@ -48,4 +56,4 @@ def document_detail(request: HttpRequest, pk: UUID) -> JsonResponse:
     if document is None:
         return JsonResponse({"error": "not found"}, status=404)
     online = online_users_for([document.pk])
-    return JsonResponse(_serialize(document, online.get(document.pk, [])))
+    return JsonResponse(document_json(document, online.get(document.pk, [])))

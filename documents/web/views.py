@@ -20,6 +20,7 @@ from documents.identity import identity
 from documents.models import TITLE_MAX_LENGTH, Document
 from documents.permissions import can_manage, can_write
 from documents.realtime.close_codes import FINAL, CloseCode
+from documents.web.api import document_json
 from documents.web.forms import DocumentTitleForm
 from documents.web.selectors import documents_for, online_users_for, role_of
 
@@ -49,7 +50,13 @@ def document_list(request: HttpRequest) -> HttpResponse:
                 "online": online.get(d.id, []),
             }
         )
-    return render(request, "documents/list.html", {"rows": rows, "me": identity(request.user)})
+    context = {
+        "rows": rows,
+        "me": identity(request.user),
+        # What list.js compares the API's answers with: an unchanged list is not redrawn.
+        "documents_json": [document_json(d, online.get(d.id, [])) for d in documents],
+    }
+    return render(request, "documents/list.html", context)
 
 
 @login_required

@@ -10,13 +10,14 @@ const NOTICES = {
     link: 'Sign in',
   },
   forbidden: { text: 'You no longer have access to this document.', link: 'Back to documents' },
+  deleted: { text: 'This document was deleted by its owner.', link: 'Back to documents' },
   'not-found': {
     text: 'This document has been deleted, or you no longer have access to it.',
     link: 'Back to documents',
   },
 }
 
-/** reason is ConnectionStatus's: 'signed-out', 'forbidden' or 'not-found'. */
+/** reason is ConnectionStatus's: 'signed-out', 'forbidden', 'deleted' or 'not-found'. */
 export function showNotice({ box, reason, loginUrl }) {
   const notice = NOTICES[reason]
   const href =

@@ -69,7 +69,7 @@ export class ConnectionStatus {
     // The HTTP API refuses with the status the close code is named after.
     this.httpRefusals = { 401: 'signed-out', 403: 'forbidden', 404: 'not-found' }
     this.listeners = new Set()
-    this.denied = null // 'signed-out' | 'forbidden' | 'not-found'
+    this.denied = null // 'signed-out' | 'forbidden' | 'deleted' | 'not-found'
     this.halted = null // 'rejected' | 'too-large' | 'final': stopped, reloading may help
     this.everSynced = false
     this.hadFailure = false
@@ -235,7 +235,7 @@ export class ConnectionStatus {
     const verdict = classifyClose(code, this.closeCodes, this.finalCodes)
     if (verdict.kind === 'denied') {
       this._reconnect = false
-      this.deny(verdict.reason)
+      this.deny(deniedReason(verdict.reason, this.syncedThisAttempt))
       return
     }
     if (verdict.kind === 'too-large') {
@@ -475,7 +475,18 @@ export class ConnectionStatus {
 const DENIED_LABELS = {
   'signed-out': 'Signed out',
   forbidden: 'No access',
+  deleted: 'Deleted',
   'not-found': 'Document not found',
+}
+
+/**
+ * NOT_FOUND on a socket that had synced can only be the document's deletion
+ * (the server ends open sockets with FORBIDDEN when access is removed). At a
+ * handshake it also answers someone who lost access while disconnected: the
+ * server does not say which, as it does not to strangers.
+ */
+function deniedReason(reason, synced) {
+  return reason === 'not-found' && synced ? 'deleted' : reason
 }
 
 function readFlag(key) {

@@ -205,7 +205,8 @@ def test_restore_is_undone_by_restoring_the_backup(personas, document):
     )
     assert body(document) == polished
     assert undo.backup is not None
-    assert undo.backup.label == "Before restoring “Before restoring “draft””"
+    # Quotes inside quotes alternate, as in print.
+    assert undo.backup.label == "Before restoring ‘Before restoring “draft”’"  # noqa: RUF001
     document.refresh_from_db()
     assert document.last_seq == undo.seq
 
@@ -504,6 +505,46 @@ def test_history_page_restore_reports_the_backup(personas, document, versions):
     html = response.content.decode()
     assert "Restored “first”" in html
     assert "Before restoring “first”" in html
+
+
+def test_restore_message_nests_its_quotes(personas, document, versions):
+    client = client_for(personas["owner"])
+    client.post(page(document, f"{versions[0].pk}/restore/"))
+    backup = Snapshot.objects.get(document=document, label="Before restoring “first”")
+
+    response = client.post(page(document, f"{backup.pk}/restore/"), follow=True)
+    html = response.content.decode()
+    assert (
+        "Restored ‘Before restoring “first”’. The previous content is saved as "  # noqa: RUF001
+        "“Before restoring ‘Before restoring “first”’”." in html  # noqa: RUF001
+    )
+    assert "““" not in html and "””" not in html
+
+
+def test_quotes_alternate_with_the_ones_inside():
+    assert history.quoted("draft") == "“draft”"
+    assert history.quoted('say "hi"') == '‘say "hi"’'  # noqa: RUF001
+    assert history.quoted("a “b ‘c’”") == "‘a “b ‘c’”’"  # noqa: RUF001
+    assert history.quoted("a ‘b “c”’") == "“a ‘b “c”’”"  # noqa: RUF001
+    assert history.quoted("Bob's “plan”") == "‘Bob's “plan”’"  # noqa: RUF001
+
+
+def test_automatic_saves_say_who_saved_them(personas, document, versions):
+    type_words(document, "more")
+    automatic = store.compact(document.pk)
+    assert automatic is not None and automatic.created_by is None
+    client = client_for(personas["viewer"])
+
+    html = client.get(page(document)).content.decode()
+    row = html.split(f'data-version-id="{automatic.pk}"')[1].split("</li>")[0]
+    assert "Automatic save" in row
+    assert "saved automatically" in row
+    named = html.split(f'data-version-id="{versions[1].pk}"')[1].split("</li>")[0]
+    assert '<span class="version-author">Editor</span>' in named
+
+    preview = client.get(page(document, f"?version={automatic.pk}")).content.decode()
+    head = preview.split('class="history-preview-head"')[1].split("</p>")[0]
+    assert "saved automatically" in head
 
 
 def test_history_page_needs_login(document, versions):
