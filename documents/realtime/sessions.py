@@ -30,13 +30,10 @@ def sessions_end(*, user_id: int, session_key: str | None) -> None:
     message = messages.session_ended(user_id, session_key)
 
     def send() -> None:
-        ids = list(
-            Document.objects.filter(owner_id=user_id)
-            .values_list("pk", flat=True)
-            .union(
-                Document.objects.filter(memberships__user_id=user_id).values_list("pk", flat=True)
-            )
-        )
+        # Unordered: SQLite refuses ORDER BY (Document's default) in a UNION's parts.
+        owned = Document.objects.filter(owner_id=user_id).order_by()
+        shared = Document.objects.filter(memberships__user_id=user_id).order_by()
+        ids = list(owned.values_list("pk", flat=True).union(shared.values_list("pk", flat=True)))
         for document_id in ids:
             try:
                 messages.announce(document_id, message)

@@ -118,3 +118,37 @@ def test_sqlite_and_in_memory_layer_keep_every_edit_across_a_restart(tmp_path):
     stored = django_script(env, STORED)
     assert stored["text"] == final
     assert stored["snapshots"] >= 1, server.log()
+
+
+def test_a_password_change_on_sqlite_ends_the_users_sessions(tmp_path: Path):
+    """The query for the user's documents is a UNION, which SQLite refuses with
+    the model's default ordering in its parts: a password change crashed."""
+    env = embedded_env(tmp_path)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        check=True,
+    )
+    result = django_script(
+        env,
+        """
+from unittest import mock
+from django.contrib.auth.models import User
+from documents.models import Document, Membership, Role
+from documents.realtime import messages
+owner = User.objects.create_user("cy", password="first-password-1")
+other = User.objects.create_user("di")
+Document.objects.create(title="Mine", owner=owner)
+Membership.objects.create(
+    document=Document.objects.create(title="Theirs", owner=other), user=owner, role=Role.EDITOR
+)
+with mock.patch.object(messages, "announce") as announce:
+    owner.set_password("second-password-2")
+    owner.save()
+print(json.dumps({"announced": sorted(str(c.args[0]) for c in announce.call_args_list),
+                  "documents": sorted(str(d.pk) for d in Document.objects.all())}))
+""",
+    )
+    assert result["announced"] == result["documents"]
