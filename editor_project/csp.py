@@ -19,8 +19,9 @@ _FIXED: tuple[tuple[str, str], ...] = (
     ("base-uri", "'none'"),
     ("frame-ancestors", "'none'"),
     ("form-action", "'self'"),
-    # The favicon is an inline SVG data URL.
-    ("img-src", "'self' data:"),
+    # Images come from our origin only: the favicon is a static SVG (and
+    # /favicon.ico redirects to it); nothing uses data: URLs.
+    ("img-src", "'self'"),
     # Stylesheets from our origin, and one <style> element: the stylesheet
     # Tiptap injects (its injectCSS option), allowed by the hash of its exact
     # text. A Tiptap upgrade that changes it shows up in e2e/test_csp.py.

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.decorators.http import require_safe
 
 from documents.accounts.forms import ThrottledAdminAuthenticationForm
 from documents.web.throttle import refused_with_429
@@ -12,8 +16,17 @@ from editor_project.health import healthz
 # so its status can be set; admin.site.login still renders it.
 admin.site.login_form = ThrottledAdminAuthenticationForm
 
+
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page links: send them to the SVG."""
+    # Not permanent: the static URL carries the file's hash in production.
+    return redirect(static("documents/favicon.svg"))
+
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/login/", refused_with_429(admin.site.login)),
     path("admin/", admin.site.urls),
     path("accounts/", include("documents.accounts.urls")),

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from documents import conf, services
+from documents.accounts import services as accounts
 from documents.accounts.redirects import next_url
 from documents.identity import identity
 from documents.models import TITLE_MAX_LENGTH, Document
@@ -53,6 +54,8 @@ def document_list(request: HttpRequest) -> HttpResponse:
     context = {
         "rows": rows,
         "me": identity(request.user),
+        # The notice that stays until the account has a confirmed address.
+        "email_status": accounts.email_status(user=request.user),
         # What list.js compares the API's answers with: an unchanged list is not redrawn.
         "documents_json": [document_json(d, online.get(d.id, [])) for d in documents],
     }

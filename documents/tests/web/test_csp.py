@@ -52,7 +52,7 @@ def test_every_page_has_the_policy_and_no_inline_script(personas, document):
         assert policy["base-uri"] == ["'none'"]
         assert policy["frame-ancestors"] == ["'none'"]
         assert policy["form-action"] == ["'self'"]
-        assert policy["img-src"] == ["'self'", "data:"]
+        assert policy["img-src"] == ["'self'"]
         assert policy["style-src"] == ["'self'", f"'{TIPTAP_STYLE_HASH}'"]
         assert policy["style-src-attr"] == ["'unsafe-inline'"]
         assert policy["default-src"] == ["'self'"]

@@ -4,7 +4,7 @@
 
 import { el } from '../dom.js'
 
-export function createDialog({ inviteForm, members, links, linkForm }) {
+export function createDialog({ inviteForm, notice, members, links, linkForm }) {
   const error = el('p', { class: 'share-error', role: 'alert', hidden: true })
   const closeButton = el('button', {
     type: 'button',
@@ -24,6 +24,7 @@ export function createDialog({ inviteForm, members, links, linkForm }) {
       closeButton,
     ),
     inviteForm,
+    notice,
     error,
     el('h3', { class: 'share-section', text: 'People with access' }),
     members,

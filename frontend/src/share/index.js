@@ -1,8 +1,8 @@
 // The owner's "Share" dialog: who has which role, invitations by username or
-// e-mail, and share links. Everything goes through the sharing JSON API;
-// every answer is the full listing, which the dialog renders again. The
-// server tells open editors about role changes itself, so nothing here talks
-// to the Yjs side.
+// e-mail (and those waiting for an address to be confirmed), and share links.
+// Everything goes through the sharing JSON API; every answer is the full
+// listing, which the dialog renders again. The server tells open editors about
+// role changes itself, so nothing here talks to the Yjs side.
 
 import { createDialog } from './dialog.js'
 import { createLinks } from './links.js'
@@ -12,14 +12,16 @@ import { ShareError, shareRequest } from './request.js'
 export function bindShare({ button, owner }) {
   const accessUrl = button.dataset.accessUrl
   const linksUrl = button.dataset.linksUrl
-  if (!accessUrl || !linksUrl) return
+  const pendingUrl = button.dataset.pendingUrl
+  if (!accessUrl || !linksUrl || !pendingUrl) return
 
   // run and showError reach `ui` only once the user acts, after it exists.
   const showError = (message) => ui.showError(message)
-  const members = createMembers({ owner, accessUrl, run, showError })
+  const members = createMembers({ owner, accessUrl, pendingUrl, run, showError })
   const links = createLinks({ linksUrl, run })
   const ui = createDialog({
     inviteForm: members.inviteForm,
+    notice: members.notice,
     members: members.list,
     links: links.list,
     linkForm: links.linkForm,

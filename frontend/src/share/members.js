@@ -1,11 +1,15 @@
 // People with access: the owner first, then each member with a role picker
-// and a Remove button; and the form that invites someone by username or e-mail.
+// and a Remove button, then the shares waiting for an address to be confirmed
+// (with Cancel); and the form that invites someone by username or e-mail.
+// Names and addresses are other people's input: text nodes only.
 
 import { avatarColor, initials } from '../avatars.js'
 import { el } from '../dom.js'
 import { roleSelect } from './roles.js'
 
-export function createMembers({ owner, accessUrl, run, showError }) {
+const ROLE_LABELS = { editor: 'Editor', viewer: 'Viewer' }
+
+export function createMembers({ owner, accessUrl, pendingUrl, run, showError }) {
   const list = el('ul', { class: 'share-list share-members', 'aria-label': 'People with access' })
   const who = el('input', {
     type: 'text',
@@ -25,6 +29,13 @@ export function createMembers({ owner, accessUrl, run, showError }) {
     inviteRole,
     el('button', { type: 'submit', class: 'btn btn-primary', text: 'Share' }),
   )
+  // What became of the last share, when it did not give anyone access yet.
+  const notice = el('p', { class: 'share-notice', role: 'status', hidden: true })
+
+  function showNotice(message) {
+    notice.textContent = message || ''
+    notice.hidden = !message
+  }
 
   async function invite(event) {
     event.preventDefault()
@@ -36,12 +47,23 @@ export function createMembers({ owner, accessUrl, run, showError }) {
     }
     const data = await run('POST', accessUrl, { user: name, role: inviteRole.value })
     if (data) {
+      // The server keeps an address nobody has confirmed as a pending share
+      // (lower-cased); the share reaches whoever confirms it.
+      const waiting = (data.pending || []).find((p) => p.email === name.toLowerCase())
+      if (waiting) {
+        showNotice(
+          `Nobody has confirmed ${waiting.email} yet: whoever confirms this address ` +
+            'gets the document. Until then the share waits below.',
+        )
+      }
       who.value = ''
       who.focus()
     }
   }
 
   function render(data) {
+    // Any new answer replaces what the notice said about the one before.
+    showNotice('')
     const people = [
       el(
         'li',
@@ -89,10 +111,34 @@ export function createMembers({ owner, accessUrl, run, showError }) {
         ),
       )
     }
+    for (const share of data.pending || []) people.push(pendingRow(share))
     list.replaceChildren(...people)
   }
 
-  return { inviteForm, list, render, focus: () => who.focus() }
+  function pendingRow(share) {
+    const role = ROLE_LABELS[share.role] ? share.role : 'viewer'
+    return el(
+      'li',
+      { class: 'share-item share-item--pending', 'data-email': share.email },
+      el('span', { class: 'avatar avatar--sm avatar--pending', 'aria-hidden': 'true', text: '@' }),
+      el(
+        'span',
+        { class: 'share-who' },
+        el('span', { class: 'share-name', text: share.email }),
+        el('span', { class: 'share-detail', text: 'Waiting for this address to be confirmed' }),
+      ),
+      el('span', { class: `role role--${role}`, text: ROLE_LABELS[role] }),
+      el('button', {
+        type: 'button',
+        class: 'btn btn-ghost btn-sm btn-danger-text',
+        text: 'Cancel',
+        'aria-label': `Cancel the share with ${share.email}`,
+        onclick: () => run('DELETE', pendingUrl, { email: share.email }),
+      }),
+    )
+  }
+
+  return { inviteForm, notice, list, render, focus: () => who.focus() }
 }
 
 // The colour is the server's (the owner's from the page config, a member's
