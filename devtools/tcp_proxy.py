@@ -40,12 +40,7 @@ class TcpProxy:
             self._cuts += 1
             doomed, self._open = self._open, set()
         for sock in doomed:
-            with contextlib.suppress(OSError):
-                # Wakes the thread blocked reading it; the peer sees the end of
-                # the stream at once (an abnormal close for a WebSocket).
-                sock.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(OSError):
-                sock.close()
+            _end(sock)
 
     def restore(self) -> None:
         with self._lock:
@@ -94,5 +89,17 @@ class TcpProxy:
             pass
         finally:
             for sock in (source, sink):
-                with contextlib.suppress(OSError):
-                    sock.close()
+                _end(sock)
+
+
+def _end(sock: socket.socket) -> None:
+    """End a connection so that its peer sees it end, whichever thread is reading it.
+
+    A close alone is not enough: while another thread is blocked reading the
+    socket, the kernel keeps it open, no FIN goes out, and that reader never
+    wakes. A shutdown sends the FIN and wakes the reader.
+    """
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(OSError):
+        sock.close()

@@ -6,12 +6,12 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "editor_project.settings")
 
-from channels.auth import AuthMiddlewareStack
 from channels.routing import ProtocolTypeRouter, URLRouter
 from django.core.asgi import get_asgi_application
 
 django_application = get_asgi_application()
 
+from documents.realtime.auth import auth_middleware_stack  # noqa: E402
 from documents.realtime.origin import SameOriginValidator  # noqa: E402
 from documents.realtime.outage import DatabaseOutageGuard  # noqa: E402
 from documents.realtime.routing import websocket_urlpatterns  # noqa: E402
@@ -20,7 +20,7 @@ application = ProtocolTypeRouter(
     {
         "http": django_application,
         "websocket": SameOriginValidator(
-            DatabaseOutageGuard(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            DatabaseOutageGuard(auth_middleware_stack(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

@@ -81,6 +81,10 @@ class Acceptance:
         self._submit = submit
         # None means "rebuild it before the next update".
         self._shadow: Doc[Any] | None = None
+        # The shadow's state vector as a dict, kept up to date without
+        # reading the whole vector per keystroke (it has an entry for every
+        # editor session that ever wrote); None: read it when next needed.
+        self._have: dict[int, int] | None = None
         self._pending: dict[int, bytes] = {}  # by a token of our own
         self._committing: dict[int, int] = {}  # seq -> token, until `doc` has it
         self._tokens = itertools.count()
@@ -105,12 +109,17 @@ class Acceptance:
                 shape = update_clocks.shape(update)
             except (ValueError, IndexError, RecursionError) as exc:
                 raise InvalidUpdate(f"cannot be read: {exc}") from exc
+            have = self._clocks(shadow)
             with crdt.failures_as(lambda why: InvalidUpdate(f"cannot be applied: {why}")):
-                change = self._apply(shadow, update, shape, exact)
-            if shape.sets_aside(update_clocks.clocks(shadow.get_state())):
-                self._shadow = None
-                self._stash(conn, update)
-                return None
+                change = self._apply(shadow, update, shape, exact or shape.overlaps(have))
+            if shape.integrates(have):
+                shape.advance(have)
+            else:
+                self._have = have = update_clocks.clocks(shadow.get_state())
+                if shape.sets_aside(have):
+                    self._shadow = None
+                    self._stash(conn, update)
+                    return None
         except InvalidUpdate:
             self._shadow = None
             raise
@@ -118,16 +127,21 @@ class Acceptance:
             return None  # the document held all of it already: nothing to store
         return change
 
+    def _clocks(self, shadow: Doc[Any]) -> dict[int, int]:
+        if self._have is None:
+            self._have = update_clocks.clocks(shadow.get_state())
+        return self._have
+
     @staticmethod
     def _apply(shadow: Doc[Any], update: bytes, shape: update_clocks.Shape, exact: bool) -> bytes:
         """Apply `update` to the shadow; the part of it that was new.
 
         Observing the transaction yields exactly the new part, but it tripled
-        the cost of applying a keystroke. Every struct past the shadow's state
-        is new by itself, so a keystroke is stored as it came; repeats of
-        deletions in it cost a few bytes and change nothing on replay.
+        the cost of applying a keystroke. Unless `exact` (some of it may be
+        known already), every struct in it is new, so it is stored as it came;
+        repeats of deletions in it cost a few bytes and change nothing on replay.
         """
-        if exact or shape.overlaps(update_clocks.clocks(shadow.get_state())):
+        if exact:
             changes: list[bytes] = []
             subscription = shadow.observe(lambda event: changes.append(event.update))
             try:
@@ -194,7 +208,23 @@ class Acceptance:
                 if not crdt.is_crdt_failure(exc):
                     raise
                 self._shadow = None
+            else:
+                self._advance_clocks(update)
         self.retry()
+
+    def _advance_clocks(self, update: bytes) -> None:
+        """Keep `_have` in step with an update the shadow took from elsewhere."""
+        if self._have is None:
+            return
+        try:
+            shape = update_clocks.shape(update)
+        except (ValueError, IndexError, RecursionError):
+            self._have = None
+            return
+        if shape.integrates(self._have):
+            shape.advance(self._have)
+        else:
+            self._have = None
 
     def reset_after_snapshot(self, last_seq: int) -> None:
         """`doc` merged a snapshot up to `last_seq`: what it covers is no longer pending."""
@@ -232,6 +262,7 @@ class Acceptance:
                     break
             else:
                 self._shadow = shadow
+                self._have = None
                 return shadow
 
     # -- the stash --------------------------------------------------------------
@@ -253,6 +284,7 @@ class Acceptance:
                             shape = update_clocks.shape(update)
                             with crdt.failures_as(InvalidUpdate):
                                 change = self._apply(shadow, update, shape, exact=True)
+                            self._have = None  # rare: read the vector again when next needed
                             still = shape.sets_aside(update_clocks.clocks(shadow.get_state()))
                         except (InvalidUpdate, ValueError, IndexError, RecursionError):
                             self._shadow = None

@@ -8,7 +8,6 @@ import logging
 from typing import Any
 from uuid import UUID
 
-from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import DatabaseError
@@ -22,7 +21,7 @@ from documents.realtime.close_codes import CloseCode
 from documents.realtime.rate_limit import TokenBucket
 from documents.realtime.registry import RoomRegistry, registry
 from documents.realtime.room import DocumentTooLarge, InvalidUpdate, OutOfSync, Room
-from documents.storage import store
+from documents.storage import readers, store
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +109,7 @@ class DocumentConsumer(AsyncWebsocketConsumer):
             return await self._refuse(CloseCode.NOT_AUTHENTICATED, "log in to open documents")
         document_id = UUID(self.scope["url_route"]["kwargs"]["document_id"])
         try:
-            document, role = await database_sync_to_async(document_role)(user, document_id)
+            document, role = await readers.read(document_role, user, document_id)
         except DatabaseError:
             logger.warning("document=%s: no database to check access", document_id, exc_info=True)
             await self.accept()

@@ -101,6 +101,10 @@ class Peers:
         self._tasks: list[asyncio.Task[None]] = []
         self._recovery: asyncio.Task[None] | None = None
         self._closed = False
+        # Who is online, published by one task at a time: a burst of joins
+        # shares a publish instead of each writing the whole list again.
+        self._online_changed = False
+        self._publishing: asyncio.Task[None] | None = None
         self._handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
             "document.update": self._on_document_update,
             "room.heartbeat": self._on_heartbeat,
@@ -144,6 +148,9 @@ class Peers:
     async def close(self) -> None:
         """Stop, and tell the peers this process's users are gone."""
         self._closed = True
+        if self._publishing is not None:
+            # Its last publish must not land after the withdrawal below.
+            await asyncio.wait([self._publishing], timeout=LAYER_CALL_SECONDS)
         tasks = [*self._tasks, *([self._recovery] if self._recovery else [])]
         for task in tasks:
             task.cancel()
@@ -185,17 +192,30 @@ class Peers:
             self._failed(f"sending to {channel}", exc)
 
     async def publish_online(self) -> None:
-        try:
-            if self.host.connections:
-                await presence_registry.publish(
-                    self.document_id, self.channel, self.host.users(), len(self.host.connections)
+        """Publish who is online here; returns once a publish that includes this change is done."""
+        self._online_changed = True
+        if self._publishing is None or self._publishing.done():
+            self._publishing = asyncio.ensure_future(self._publish_changes())
+        # Shielded: a socket that gives up waiting must not stop the publish.
+        await asyncio.shield(self._publishing)
+
+    async def _publish_changes(self) -> None:
+        while self._online_changed and not self._closed:
+            self._online_changed = False
+            try:
+                if self.host.connections:
+                    await presence_registry.publish(
+                        self.document_id,
+                        self.channel,
+                        self.host.users(),
+                        len(self.host.connections),
+                    )
+                else:
+                    await presence_registry.withdraw(self.document_id, self.channel)
+            except Exception:
+                logger.warning(
+                    "room %s could not publish who is online", self.document_id, exc_info=True
                 )
-            else:
-                await presence_registry.withdraw(self.document_id, self.channel)
-        except Exception:
-            logger.warning(
-                "room %s could not publish who is online", self.document_id, exc_info=True
-            )
 
     async def _withdraw_online(self, origin: str) -> None:
         try:

@@ -138,6 +138,11 @@ class Writer:
             await asyncio.get_running_loop().run_in_executor(thread, _close_connection)
             thread.shutdown(wait=False)
 
+    async def drained(self) -> None:
+        """Wait until every update submitted so far is committed (or has failed)."""
+        while self._flushing is not None:
+            await asyncio.shield(self._flushing)
+
     def submit(self, item: store.Pending, on_commit: OnCommit) -> asyncio.Future[int]:
         """Queue one update; `on_commit(seq)` runs once it is durable, then the future resolves."""
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()

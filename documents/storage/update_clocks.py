@@ -7,7 +7,7 @@ state vector after applying it tells. Pure lib0 decoding, no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class _Cursor:
@@ -106,6 +106,31 @@ class Shape:
     starts: dict[int, int]  # the clock of each client's first struct
     ends: dict[int, int]  # the clock after each client's last struct (skips left out)
     deletes: bool
+    # Per client, the clock a Doc must have passed for the items it refers to
+    # (origins, parents) to be there.
+    needs: dict[int, int] = field(default_factory=dict)
+    skips: bool = False
+
+    def integrates(self, have: dict[int, int]) -> bool:
+        """Whether a Doc at `have` takes every struct in at once (False: cannot tell).
+
+        Told without the Doc for the common case, a keystroke: one client's
+        structs, right after what the Doc has of that client, referring only to
+        items the Doc has or that come earlier in the update itself.
+        """
+        if len(self.starts) != 1 or self.skips:
+            return False
+        ((client, start),) = self.starts.items()
+        if start > have.get(client, 0):
+            return False
+        # A reference to the same client's later items counts like any other.
+        return all(clock <= have.get(other, 0) for other, clock in self.needs.items())
+
+    def advance(self, have: dict[int, int]) -> None:
+        """`have` after a Doc took every struct in (see `integrates`)."""
+        for client, end in self.ends.items():
+            if end > have.get(client, 0):
+                have[client] = end
 
     def overlaps(self, have: dict[int, int]) -> bool:
         """Whether some of its structs are already in a Doc whose state is `have`."""
@@ -121,10 +146,20 @@ class Shape:
 
 
 def shape(update: bytes) -> Shape:
-    """Read the structs' clock ranges and the delete set's size of a v1 update."""
+    """Read the structs' clock ranges, what they refer to, and whether the update deletes."""
     cursor = _Cursor(update)
     starts: dict[int, int] = {}
     ends: dict[int, int] = {}
+    needs: dict[int, int] = {}
+    skips = False
+
+    def refer(cursor: _Cursor, here: int, at: int) -> None:
+        client, clock = cursor.uint(), cursor.uint()
+        if client == here and clock < at:
+            return  # an earlier item of the same client: there if the update's start is
+        if needs.get(client, 0) <= clock:
+            needs[client] = clock + 1
+
     for _ in range(cursor.uint()):
         count, client, clock = cursor.uint(), cursor.uint(), cursor.uint()
         starts[client] = clock
@@ -133,26 +168,41 @@ def shape(update: bytes) -> Shape:
             ref = info & 0x1F
             if ref in (0, 10):  # GC, skip
                 length = cursor.uint()
+                skips = skips or ref == 10
             else:
                 if info & 0x80:  # left origin
-                    cursor.uint(), cursor.uint()
+                    refer(cursor, client, clock)
                 if info & 0x40:  # right origin
-                    cursor.uint(), cursor.uint()
+                    refer(cursor, client, clock)
                 if info & 0xC0 == 0:  # no origin: the parent is written out
                     if cursor.uint() == 1:
                         cursor.raw()
                     else:
-                        cursor.uint(), cursor.uint()
+                        refer(cursor, client, clock)
                     if info & 0x20:
                         cursor.raw()
                 length = _content_length(ref, cursor)
             if ref != 10:
                 ends[client] = clock + length
             clock += length
-    return Shape(starts, ends, deletes=cursor.uint() > 0)
+    return Shape(starts, ends, cursor.uint() > 0, needs, skips)
 
 
 def clocks(state_vector: bytes) -> dict[int, int]:
-    """A state vector as a dict: client id -> the clock it is at."""
-    cursor = _Cursor(state_vector)
-    return {cursor.uint(): cursor.uint() for _ in range(cursor.uint())}
+    """A state vector as a dict: client id -> the clock it is at.
+
+    Read on every keystroke, once per client the document ever had: the
+    varints are decoded inline rather than through _Cursor's method calls.
+    """
+    numbers: list[int] = []
+    value = shift = 0
+    for byte in state_vector:
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            numbers.append(value)
+            value = shift = 0
+        else:
+            shift += 7
+    if shift or not numbers or len(numbers) != 1 + 2 * numbers[0]:
+        raise ValueError("not a state vector")
+    return dict(zip(numbers[1::2], numbers[2::2], strict=True))

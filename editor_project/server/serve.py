@@ -11,6 +11,17 @@ import sys
 
 from editor_project.server.keepalive import KeepaliveCommandLine
 
+# Twisted listens with a backlog of 50: a class opening one document at once
+# overflowed it, and the refused handshakes came back a second later, when
+# their SYN was retried. The kernel caps it at net.core.somaxconn.
+LISTEN_BACKLOG = 1024
+
+
+def endpoint(host: str, port: int) -> str:
+    """The Twisted endpoint Daphne listens on (colons in an IPv6 address escaped)."""
+    interface = host.replace(":", "\\:")
+    return f"tcp:port={port}:interface={interface}:backlog={LISTEN_BACKLOG}"
+
 
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "editor_project.settings")
@@ -27,10 +38,8 @@ def main(argv: list[str] | None = None) -> None:
     # buffering them, so a huge frame never reaches memory.
     KeepaliveCommandLine().run(
         [
-            "--bind",
-            args.host,
-            "--port",
-            str(args.port),
+            "--endpoint",
+            endpoint(args.host, args.port),
             "--websocket-max-message-size",
             str(conf.get("MAX_FRAME_BYTES") + 1024),
             # Daphne's own pinger (a 2 s checker) stays out of the way of the

@@ -91,3 +91,45 @@ def test_a_catch_up_step2_stores_only_what_the_document_lacks():
     # An overlapping update is cut down even when not marked as a catch-up.
     again = acceptance_over(base)
     assert again.accept(_Conn(), step2) == change  # type: ignore[arg-type]
+
+
+def test_a_keystroke_right_after_what_the_doc_has_integrates_without_reading_the_doc():
+    alice: Doc[Any] = Doc(client_id=1)
+    (base,) = edits(alice, ("insert", 0, "hello"))
+    bob: Doc[Any] = Doc(client_id=2)
+    bob.apply_update(base)
+    (reply,) = edits(bob, ("insert", 5, "!"))  # refers to Alice's "o"
+    have = clocks(get_state(base))
+
+    keystroke = shape(reply)
+    assert keystroke.needs[1] == 5
+    assert keystroke.integrates(have)
+    keystroke.advance(have)
+    doc: Doc[Any] = Doc()
+    doc.apply_update(base)
+    doc.apply_update(reply)
+    assert have == clocks(doc.get_state())
+
+
+def test_what_cannot_be_told_without_the_doc_is_not_claimed():
+    alice: Doc[Any] = Doc(client_id=1)
+    first, second = edits(alice, ("insert", 0, "ab"), ("insert", 2, "cd"))
+    bob: Doc[Any] = Doc(client_id=2)
+    bob.apply_update(first)
+    (reply,) = edits(bob, ("insert", 1, "x"))
+    # Refers to an item of Alice's the Doc lacks.
+    assert not shape(reply).integrates({})
+    # Starts past what the Doc has of its own client: a gap.
+    assert not shape(second).integrates({})
+    # Two clients' structs in one update.
+    assert not shape(merge_updates(first, reply)).integrates(clocks(get_state(first)))
+
+
+def test_a_reference_to_a_later_item_of_the_same_client_is_not_taken_as_there():
+    alice: Doc[Any] = Doc(client_id=1)
+    _, keystroke = edits(alice, ("insert", 0, "abc"), ("insert", 3, "d"))
+    # structs: 1 client, 1 struct, client 1 at clock 3, info 0x84, left origin (1, 2), "d"
+    assert keystroke == bytes([1, 1, 1, 3, 0x84, 1, 2, 1, ord("d"), 0])
+    assert shape(keystroke).integrates({1: 3})
+    forward = bytes([1, 1, 1, 3, 0x84, 1, 9, 1, ord("d"), 0])  # its left origin: (1, 9)
+    assert not shape(forward).integrates({1: 3})
