@@ -14,8 +14,6 @@ from typing import Any
 from bench.common import log
 from bench.harness import Bench, Deployment, check_stored, stored_text
 
-KINDS = ("project", "hocuspocus", "y-websocket")
-
 
 @dataclass(frozen=True)
 class EditLoad:
