@@ -4,7 +4,7 @@ the same Node load generator with each server's stock provider, in one run; then
 keystroke latency (bench/browser_latency.py).
 
     .venv/bin/python bench/run.py                       # everything (about 12 minutes)
-    .venv/bin/python bench/run.py --quick               # shorter loads (about 5 minutes)
+    .venv/bin/python bench/run.py --quick               # shorter loads (about 6 minutes)
     .venv/bin/python bench/run.py --only a b --servers project hocuspocus --skip-browser
     .venv/bin/python bench/run.py --json /tmp/bench.json --strict
 
