@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-fast install frontend yclients lint bench faults
+.PHONY: run test test-fast install frontend yclients lint bench bench-references faults
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,8 +46,20 @@ test-fast: install yclients
 	$(BIN)/python -m devtools.services -- $(BIN)/pytest \
 		documents/tests/unit documents/tests/consumer documents/tests/web
 
-bench: install yclients
-	$(BIN)/python bench/run.py
+# The reference servers the benchmark runs beside the project (Hocuspocus, y-websocket).
+bench/references/node_modules/.package-lock.json: bench/references/package-lock.json
+	cd bench/references && npm ci --no-audit --no-fund
+
+bench-references: bench/references/node_modules/.package-lock.json
+
+# The project beside the reference servers, then the browser latency: figures and PASS/MISS
+# per bar (BENCH_ARGS="--quick", "--only a b", "--skip-browser", "--strict"...).
+$(VENV)/.bench-stamp: $(STAMP)
+	$(BIN)/pip install -q -e '.[test,bench]'
+	touch $@
+
+bench: install $(VENV)/.bench-stamp frontend yclients bench-references
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # Faults against two server processes on throwaway PostgreSQL and Redis: a
 # script that prints figures (and exits non-zero when a bar is missed).

@@ -1,13 +1,16 @@
-"""/proc sampling: CPU seconds and memory of processes and of the whole machine, snapshots
-of them around a load window, and a sampler of the server's CPU every second."""
+"""/proc sampling: CPU seconds and memory of processes and of the whole machine, and snapshots
+of groups of processes (servers, load generators, PostgreSQL, Redis) around a load window, and
+py-spy profiles of a server over one."""
 
 from __future__ import annotations
 
-import itertools
+import collections
 import os
-import threading
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bench.common import log
@@ -89,80 +92,141 @@ def wait_for_idle(max_wait: float, threshold: float) -> float:
     return busy
 
 
+def proc_cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def proc_ppid(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def postgres_cpu(database: str) -> dict[int, float]:
+    """CPU seconds of the PostgreSQL processes that work for `database`: its backends and the
+    cluster's shared background processes (WAL writer, checkpointer...), but not the backends
+    of other databases (other people's tests on the same cluster)."""
+    everything = procs_cpu("postgres")
+    titles = {pid: proc_cmdline(pid) for pid in everything}
+    ours = {pid for pid, title in titles.items() if f" {database} " in title}
+    postmasters = {proc_ppid(pid) for pid in ours}
+    found: dict[int, float] = {}
+    for pid, cpu in everything.items():
+        title = titles[pid]
+        backend = "(" in title or "[local]" in title  # "user db host(port) state"
+        if pid in ours or (proc_ppid(pid) in postmasters and not backend):
+            found[pid] = cpu
+    return found
+
+
 @dataclass
-class CpuSnapshot:
+class GroupSnapshot:
+    """CPU seconds of named groups of processes at one moment (and of the whole machine)."""
+
     t: float
-    server: float | None
-    server_sys: float | None
-    node: float | None
-    postgres: dict[int, float]
-    redis: dict[int, float]
+    groups: dict[str, dict[int, tuple[float, float]]]  # name -> pid -> (user+sys, sys)
     machine: tuple[float, float]
 
 
-def snapshot(server_pid: int, node_pid: int | None) -> CpuSnapshot:
-    times = proc_times(server_pid)
-    return CpuSnapshot(
-        t=time.monotonic(),
-        server=None if times is None else sum(times),
-        server_sys=None if times is None else times[1],
-        node=proc_cpu_seconds(node_pid) if node_pid else None,
-        postgres=procs_cpu("postgres"),
-        redis=procs_cpu("redis-server"),
-        machine=machine_cpu(),
-    )
+def group_snapshot(pids: dict[str, list[int]], database: str | None) -> GroupSnapshot:
+    groups: dict[str, dict[int, tuple[float, float]]] = {}
+    for name, members in pids.items():
+        found: dict[int, tuple[float, float]] = {}
+        for pid in members:
+            times = proc_times(pid)
+            if times is not None:
+                found[pid] = (times[0] + times[1], times[1])
+        groups[name] = found
+    if database:
+        groups["postgres"] = {pid: (cpu, 0.0) for pid, cpu in postgres_cpu(database).items()}
+    return GroupSnapshot(time.monotonic(), groups, machine_cpu())
 
 
-def cpu_delta(a: CpuSnapshot, b: CpuSnapshot) -> dict[str, Any]:
-    """Cores used between two snapshots (CPU seconds / wall seconds)."""
+def group_delta(a: GroupSnapshot, b: GroupSnapshot) -> dict[str, Any]:
+    """CPU seconds and cores of every group between two snapshots, and what the rest of the
+    machine used meanwhile."""
     wall = max(b.t - a.t, 1e-9)
-
-    def cores(x: float | None, y: float | None) -> float | None:
-        return None if x is None or y is None else (y - x) / wall
-
-    def group(x: dict[int, float], y: dict[int, float]) -> float:
-        return sum(cpu - x.get(pid, 0.0) for pid, cpu in y.items()) / wall
-
+    out: dict[str, Any] = {"wall_s": wall, "machine_cores": os.cpu_count()}
+    ours = 0.0
+    for name, after in b.groups.items():
+        before = a.groups.get(name, {})
+        cpu = sum(c - before.get(pid, (0.0, 0.0))[0] for pid, (c, _) in after.items())
+        sys_s = sum(s - before.get(pid, (0.0, 0.0))[1] for pid, (_, s) in after.items())
+        out[f"{name}_cpu_s"] = cpu
+        out[f"{name}_cores"] = cpu / wall
+        out[f"{name}_sys_cores"] = sys_s / wall
+        ours += cpu
     all_a, idle_a = a.machine
     all_b, idle_b = b.machine
     busy = 1 - (idle_b - idle_a) / max(all_b - all_a, 1e-9)
-    known = [cores(a.server, b.server), cores(a.node, b.node)]
-    ours = sum(x for x in known if x is not None) + group(a.postgres, b.postgres)
-    ours += group(a.redis, b.redis)
-    return {
-        "wall_s": wall,
-        "server_cpu_s": None if a.server is None or b.server is None else b.server - a.server,
-        "server_cores": cores(a.server, b.server),
-        "server_sys_cores": cores(a.server_sys, b.server_sys),
-        "loadgen_cores": cores(a.node, b.node),
-        "postgres_cores": group(a.postgres, b.postgres),
-        "redis_cores": group(a.redis, b.redis),
-        "machine_busy_pct": 100 * busy,
-        "machine_cores": os.cpu_count(),
-        # Busy cores not explained by the server, the load generator, PostgreSQL or Redis:
-        # anything else running on the machine at the same time.
-        "other_cores": busy * (os.cpu_count() or 1) - ours,
-    }
+    out["machine_busy_pct"] = 100 * busy
+    out["other_cores"] = busy * (os.cpu_count() or 1) - ours / wall
+    return out
 
 
-class Sampler(threading.Thread):
-    """Server CPU every second, for the busiest one-second window."""
+def short_frame(frame: str) -> str:
+    """ "func (/long/path/documents/x.py:12)" -> "project: func (documents/x.py:12)"."""
+    func, _, where = frame.partition(" (")
+    for top in ("documents/", "editor_project/"):
+        if top in where:
+            return f"project: {func} ({top}{where.rsplit(top, 1)[1]}"
+    return f"{func} ({where.rsplit('/', 1)[-1]}"
 
-    def __init__(self, pid: int) -> None:
-        super().__init__(daemon=True)
-        self.pid = pid
-        self.samples: list[tuple[float, float]] = []
-        self.done = threading.Event()
 
-    def run(self) -> None:
-        while not self.done.is_set():
-            cpu = proc_cpu_seconds(self.pid)
-            if cpu is not None:
-                self.samples.append((time.monotonic(), cpu))
-            self.done.wait(1.0)
+class PySpy:
+    """`py-spy record` of a running server over a load window (the bench extra installs it):
+    where its event-loop thread spends its time, without slowing it down much."""
 
-    def peak_cores(self, start: float, end: float) -> float | None:
-        inside = [(t, c) for t, c in self.samples if start <= t <= end]
-        pairs = itertools.pairwise(inside)
-        rates = [(c2 - c1) / (t2 - t1) for (t1, c1), (t2, c2) in pairs if t2 > t1]
-        return max(rates) if rates else None
+    def __init__(self, pid: int, seconds: float, out: Path) -> None:
+        self.out = out
+        exe = Path(sys.executable).with_name("py-spy")
+        self.proc = subprocess.Popen(
+            [
+                *(str(exe), "record", "-p", str(pid), "-d", str(max(1, round(seconds)))),
+                *("-r", "100", "-f", "raw", "--gil", "--nonblocking", "-o", str(out)),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def top(self, count: int = 12, ours: int = 8) -> list[tuple[str, float, float]]:
+        """(function, % of samples on top of the stack, % anywhere in it): the busiest by their
+        own time, then the project's own functions (documents/, editor_project/) that most
+        samples pass through."""
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        if not self.out.exists():
+            return []
+        own: collections.Counter[str] = collections.Counter()
+        anywhere: collections.Counter[str] = collections.Counter()
+        total = 0
+        for line in self.out.read_text().splitlines():
+            stack, _, n = line.rpartition(" ")
+            if not stack or not n.isdigit():
+                continue
+            frames = [short_frame(f) for f in stack.split(";")]
+            total += int(n)
+            own[frames[-1]] += int(n)
+            for frame in set(frames):
+                anywhere[frame] += int(n)
+        busiest = [frame for frame, _ in own.most_common(count)]
+        project = [
+            frame
+            for frame, _ in anywhere.most_common()
+            # serve.py's main() is under every sample: it says nothing.
+            if frame.startswith("project:")
+            and "server/serve.py" not in frame
+            and frame not in busiest
+        ][:ours]
+        return [
+            (frame, 100 * own[frame] / total, 100 * anywhere[frame] / total)
+            for frame in busiest + project
+        ]

@@ -1,4 +1,5 @@
-"""Printing: each scenario's figures and bar, and the summary at the end of a run."""
+"""Printing and judging: each scenario's figures side by side for the project and the two
+reference servers, the ratios, PASS/MISS against the bars, and the summary of a run."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+KINDS = ("project", "hocuspocus", "y-websocket")
+EDIT_SCENARIOS = ("a", "a-caret", "b", "c", "scale")
+
 
 def fmt(x: Any, digits: int = 1) -> str:
     if x is None:
         return "-"
     if isinstance(x, float):
-        return f"{x:.{digits}f}"
+        return f"{x:,.{digits}f}"
+    if isinstance(x, int):
+        return f"{x:,}"
     return str(x)
 
 
@@ -20,95 +26,273 @@ def yes(flag: Any) -> str:
     return "yes" if flag else "NO"
 
 
+def ratio(x: float | None, y: float | None) -> float | None:
+    if x is None or not y:
+        return None
+    return x / y
+
+
+def per_edit_ms(result: dict[str, Any], group: str) -> float | None:
+    """CPU milliseconds of a process group (server, postgres, redis) per delivered edit."""
+    cpu = result.get("cpu") or {}
+    seconds = cpu.get(f"{group}_cpu_s")
+    edits = result.get("edits_delivered") or 0
+    return None if seconds is None or not edits else 1000 * seconds / edits
+
+
+def loop_delay_p99(result: dict[str, Any]) -> float | None:
+    delays = [g["loopDelayMs"]["p99"] for g in result.get("loadgens") or [] if g]
+    return max(delays) if delays else None
+
+
+def errors_text(errors: dict[str, Any]) -> str:
+    parts = []
+    if errors.get("closeCodes"):
+        parts.append("close codes " + json.dumps(errors["closeCodes"]))
+    if errors.get("connectionErrorKinds"):
+        parts.append("socket errors " + json.dumps(errors["connectionErrorKinds"]))
+    for key in ("connectionErrors", "disconnects", "permissionDenied", "neverSynced"):
+        if errors.get(key):
+            parts.append(f"{key} {errors[key]}")
+    if errors.get("skippedTicks"):
+        parts.append(f"generator skipped {errors['skippedTicks']} ticks")
+    return ", ".join(parts) or "none"
+
+
+# -- the bars (issue 10: ratios to Hocuspocus) -----------------------------------------------
+
+
+def edit_bars(name: str, ours: dict[str, Any], hp: dict[str, Any] | None) -> dict[str, bool]:
+    lat = ours["latencyMs"]
+    stored = ours.get("stored") or {}
+    bars = {
+        "100% delivered": ours["delivered"]["fraction"] == 1,
+        "converged": bool(ours["converged"]) and stored.get("equal") == stored.get("documents"),
+        "every edit in the database": stored.get("stored_markers") == ours["sent"],
+    }
+    hp_p99 = hp["latencyMs"]["p99"] if hp else None
+    if name in ("a", "a-caret", "c"):
+        bars["p50 <= 10 ms"] = lat["p50"] is not None and lat["p50"] <= 10
+        if hp_p99 is not None:
+            bars["p99 <= 2x Hocuspocus"] = lat["p99"] is not None and lat["p99"] <= 2 * hp_p99
+        cpu = ratio(per_edit_ms(ours, "server"), per_edit_ms(hp, "server") if hp else None)
+        if cpu is not None:
+            bars["server CPU/edit <= 3x Hocuspocus"] = cpu <= 3
+    elif name == "b" and hp_p99 is not None:
+        bars["p99 <= 3x Hocuspocus"] = lat["p99"] is not None and lat["p99"] <= 3 * hp_p99
+    elif name == "scale":
+        bars["p99 < 100 ms, one process"] = lat["p99"] is not None and lat["p99"] < 100
+        two = ours.get("two_processes")
+        if two:
+            p99 = two["latencyMs"]["p99"]
+            bars["p99 < 100 ms, two processes"] = p99 is not None and p99 < 100
+            bars["two processes: 100% delivered"] = two["delivered"]["fraction"] == 1
+            stored2 = two.get("stored") or {}
+            bars["two processes: every edit in the database"] = (
+                stored2.get("stored_markers") == two["sent"]
+            )
+            bars["two processes: converged"] = stored2.get("equal") == stored2.get("documents")
+    return bars
+
+
+def judge(name: str, results: dict[str, dict[str, Any]]) -> dict[str, bool]:
+    """The bars of one scenario, for the project (what the bar is about)."""
+    ours = results.get("project")
+    if ours is None or "error" in ours:
+        return {"the project ran": False} if ours else {}
+    hp = results.get("hocuspocus")
+    hp = hp if hp and "error" not in hp else None
+    if name in EDIT_SCENARIOS:
+        return edit_bars(name, ours, hp)
+    if name == "herd":
+        return {
+            "all synced < 500 ms": (ours["allSyncedMs"] or 1e9) < 500,
+            "converged": bool(ours["converged"]),
+        }
+    if name == "ingest":
+        stored = ours.get("stored") or {}
+        return {
+            ">= 10,000 durable updates/s": (ours["updatesPerSecond"] or 0) >= 10_000,
+            "every update in the database": stored.get("text_length") == ours["edits"],
+        }
+    return dict(ours.get("bars") or {})
+
+
+# -- printing ------------------------------------------------------------------------------
+
+
+def table(header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for r in [header, *rows]:
+        print(
+            "  "
+            + "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
+
+
+def side_by_side(
+    results: dict[str, dict[str, Any]], rows: list[tuple[str, Callable[[dict[str, Any]], str]]]
+) -> None:
+    kinds = [k for k in KINDS if k in results]
+    body = []
+    for label, cell in rows:
+        line = [label]
+        for kind in kinds:
+            r = results[kind]
+            line.append("error" if "error" in r else cell(r))
+        body.append(line)
+    table(["", *kinds], body)
+
+
+def ratios_line(
+    results: dict[str, dict[str, Any]],
+    figures: list[tuple[str, Callable[[dict[str, Any]], float | None]]],
+) -> None:
+    ours = results.get("project")
+    if not ours or "error" in ours:
+        return
+    for ref in ("hocuspocus", "y-websocket"):
+        other = results.get(ref)
+        if not other or "error" in other:
+            continue
+        parts = [f"{label} {fmt(ratio(get(ours), get(other)), 2)}x" for label, get in figures]
+        print(f"  project / {ref}: " + ", ".join(parts))
+
+
+def cpu_cell(group: str) -> Callable[[dict[str, Any]], str]:
+    def cell(r: dict[str, Any]) -> str:
+        cpu = r.get("cpu") or {}
+        if f"{group}_cpu_s" not in cpu:
+            return "-"
+        return f"{fmt(per_edit_ms(r, group), 3)} ms ({fmt(cpu[f'{group}_cores'], 2)} cores)"
+
+    return cell
+
+
+def loadgen_cell(r: dict[str, Any]) -> str:
+    cpu = r.get("cpu") or {}
+    gens = [g for g in r.get("loadgens") or [] if g]
+    cores = " + ".join(fmt(g["cores"], 2) for g in gens)
+    return (
+        f"{cores} cores, loop p99 {fmt(loop_delay_p99(r), 0)} ms"
+        if gens
+        else fmt(cpu.get("loadgen_cores"), 2)
+    )
+
+
+def print_edit(results: dict[str, dict[str, Any]]) -> None:
+    lat = lambda r: r["latencyMs"]  # noqa: E731
+    rows: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+        ("edits sent", lambda r: f"{fmt(r['sent'])} ({fmt(r['sentPerSecond'], 0)}/s)"),
+        (
+            "latency p50 / p95 / p99 ms",
+            lambda r: f"{fmt(lat(r)['p50'])} / {fmt(lat(r)['p95'])} / {fmt(lat(r)['p99'])}",
+        ),
+        ("latency max ms", lambda r: fmt(lat(r)["max"])),
+        ("delivered", lambda r: f"{fmt(100 * (r['delivered']['fraction'] or 0), 2)}%"),
+        ("converged", lambda r: yes(r["converged"])),
+        (
+            "in the database",
+            lambda r: (
+                f"{fmt(r['stored']['stored_markers'])}/{fmt(r['sent'])},"
+                f" {r['stored']['equal']}/{r['stored']['documents']} equal"
+                if r.get("stored")
+                else "(in memory)"
+            ),
+        ),
+        ("server CPU / edit", cpu_cell("server")),
+        ("PostgreSQL CPU / edit", cpu_cell("postgres")),
+        ("Redis CPU / edit", cpu_cell("redis")),
+        ("server peak RSS", lambda r: f"{fmt(r['server_peak_rss_mb'], 0)} MB"),
+        ("load generators", loadgen_cell),
+        (
+            "other load on the machine",
+            lambda r: f"{fmt((r.get('cpu') or {}).get('other_cores'), 2)} cores",
+        ),
+        ("client errors", lambda r: errors_text(r["errors"])),
+        ("server warnings", lambda r: fmt(r["server_log"]["warnings_errors"])),
+    ]
+    if any("awarenessLatencyMs" in r for r in results.values()):
+        rows.insert(
+            3,
+            (
+                "caret latency p50 / p99 ms",
+                lambda r: (
+                    f"{fmt(r['awarenessLatencyMs']['p50'])} / {fmt(r['awarenessLatencyMs']['p99'])}"
+                    if r.get("awarenessLatencyMs")
+                    else "-"
+                ),
+            ),
+        )
+    side_by_side(results, rows)
+    ratios_line(
+        results,
+        [
+            ("p50", lambda r: r["latencyMs"]["p50"]),
+            ("p99", lambda r: r["latencyMs"]["p99"]),
+            ("server CPU/edit", lambda r: per_edit_ms(r, "server")),
+        ],
+    )
+    two = (results.get("project") or {}).get("two_processes")
+    if two:
+        print("  the project on two processes (half of each document's clients on each):")
+        side_by_side({"project": two}, rows)
+
+
+# What herd and ingest (one burst, not edits per second) report about the machinery.
+ONE_OFF_ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+    ("server CPU", lambda r: f"{fmt((r.get('cpu') or {}).get('server_cpu_s'), 2)} s"),
+    ("PostgreSQL CPU", lambda r: f"{fmt((r.get('cpu') or {}).get('postgres_cpu_s'), 2)} s"),
+    ("server peak RSS", lambda r: f"{fmt(r['server_peak_rss_mb'], 0)} MB"),
+    ("load generator", loadgen_cell),
+    ("client errors", lambda r: errors_text(r["errors"])),
+]
+
+
+def print_herd(results: dict[str, dict[str, Any]]) -> None:
+    side_by_side(
+        results,
+        [
+            ("all synced", lambda r: f"{fmt(r['allSyncedMs'])} ms"),
+            (
+                "each synced p50 / p99 ms",
+                lambda r: f"{fmt(r['syncedMs']['p50'])} / {fmt(r['syncedMs']['p99'])}",
+            ),
+            ("synced, converged", lambda r: f"{r['synced']}/{r['clients']}, {yes(r['converged'])}"),
+            *ONE_OFF_ROWS,
+        ],
+    )
+    ratios_line(results, [("all synced", lambda r: r["allSyncedMs"])])
+
+
+def print_ingest(results: dict[str, dict[str, Any]]) -> None:
+    side_by_side(
+        results,
+        [
+            ("typed in", lambda r: f"{fmt(r['typedMs'])} ms"),
+            ("a fresh client holds all after", lambda r: f"{fmt(r['holdsAllMs'])} ms"),
+            ("updates/s", lambda r: fmt(r["updatesPerSecond"], 0)),
+            (
+                "in the database",
+                lambda r: (
+                    f"{fmt(r['stored']['text_length'])} chars" if r.get("stored") else "(in memory)"
+                ),
+            ),
+            *ONE_OFF_ROWS,
+        ],
+    )
+    ratios_line(results, [("updates/s", lambda r: r["updatesPerSecond"])])
+
+
 def row(label: str, value: str) -> None:
     print(f"  {label:<30} {value}")
 
 
-def print_cpu(result: dict[str, Any]) -> None:
-    cpu = result.get("cpu")
-    if not cpu:
-        return
-    row(
-        "server CPU (load window)",
-        f"{fmt(cpu['server_cores'], 2)} cores avg, {fmt(cpu['server_peak_1s_cores'], 2)} peak 1 s"
-        f" ({fmt(cpu['server_cpu_s'], 1)} CPU s over {fmt(cpu['wall_s'], 1)} s;"
-        f" {fmt(100 * (cpu['server_sys_cores'] or 0) / max(cpu['server_cores'] or 0, 1e-9), 0)}%"
-        " in the kernel)",
-    )
-    if result.get("server_cpu_per") and cpu.get("server_cpu_s") is not None:
-        unit, count = result["server_cpu_per"]
-        row("server CPU per " + unit, f"{fmt(1000 * cpu['server_cpu_s'] / max(count, 1), 2)} ms")
-    row("server RSS", f"peak {fmt(result.get('server_peak_rss_mb'), 0)} MB")
-    row(
-        "other CPU (load window)",
-        f"loadgen {fmt(cpu['loadgen_cores'], 2)}, postgres {fmt(cpu['postgres_cores'], 2)},"
-        f" redis {fmt(cpu['redis_cores'], 2)} cores;"
-        f" machine {fmt(cpu['machine_busy_pct'], 0)}% busy of {cpu['machine_cores']} cores"
-        f" ({fmt(cpu['other_cores'], 2)} cores used by other processes)",
-    )
-
-
-def print_errors(errors: dict[str, Any]) -> None:
-    parts = []
-    if errors.get("closeCodes"):
-        parts.append("close codes " + json.dumps(errors["closeCodes"]))
-    for key in (
-        "connectionErrors",
-        "disconnects",
-        "permissionDenied",
-        "neverSynced",
-        "skippedTicks",
-    ):
-        if errors.get(key):
-            parts.append(f"{key} {errors[key]}")
-    row("errors", ", ".join(parts) or "none")
-
-
-def print_log(summary: dict[str, Any]) -> None:
-    row(
-        "server log",
-        f"{summary['warnings_errors']} warning/error lines, {summary['compactions']} compactions",
-    )
-    for line in summary["first_problems"]:
-        print(f"      {line[:220]}")
-
-
-def print_edit(result: dict[str, Any]) -> None:
-    lat = result["latencyMs"]
-    delivered = result["delivered"]
-    stored = result["stored"]
-    row("setup (connect + sync)", f"{result['setupMs']} ms")
-    row("edits sent", f"{result['sent']} ({fmt(result['sentPerSecond'])}/s)")
-    row(
-        "latency ms p50/p95/p99/max",
-        f"{fmt(lat['p50'])} / {fmt(lat['p95'])} / {fmt(lat['p99'])} / {fmt(lat['max'])}"
-        f"  ({lat['count']} samples)",
-    )
-    row(
-        "delivered to full clients",
-        f"{delivered['seen']}/{delivered['expected']}"
-        f" ({fmt(100 * (delivered['fraction'] or 0), 2)}%), quiet after {result['quiesceMs']} ms",
-    )
-    row("full clients converged", yes(result["converged"]))
-    row(
-        "server copy == clients",
-        f"{yes(stored['equal'] == stored['documents'])} ({stored['equal']}/{stored['documents']}"
-        f" documents; {stored['stored_markers']}/{result['sent']} markers stored;"
-        f" {stored['stored_updates']} updates in log, {stored['compacted_documents']} compacted)",
-    )
-    for line in stored["mismatched"]:
-        print(f"      mismatch: {line}")
-    by_second = result.get("latencyBySecond") or []
-    row("p99 by second of the run", " ".join(fmt(b["p99"], 0) for b in by_second))
-    row("max by second of the run", " ".join(fmt(b["max"], 0) for b in by_second))
-    if result.get("compactions_at_s") is not None:
-        row("compactions at second", " ".join(fmt(x) for x in result["compactions_at_s"]) or "none")
-    print_errors(result["errors"])
-    print_cpu(result)
-    print_log(result["server_log"])
-
-
-def print_open(result: dict[str, Any]) -> None:
+def print_cold_open(results: dict[str, dict[str, Any]]) -> None:
+    result = results["project"]
     row(
         "history",
         f"{result['history_updates']} updates, {result['log_bytes']} log bytes,"
@@ -148,85 +332,90 @@ def print_open(result: dict[str, Any]) -> None:
     row("log stayed uncompacted", yes(result["uncompacted_during_opens"]))
     row("stored text intact", yes(result["stored_text_ok"]))
     row("server RSS", f"peak {fmt(result['server_peak_rss_mb'], 0)} MB")
-    print_log(result["server_log"])
 
 
-def print_awareness(result: dict[str, Any]) -> None:
-    lo, hi = result["framesPerClientPerSecondMinMax"]
-    lat = result["caretLatencyMs"]
-    row("setup (connect + sync)", f"{result['setupMs']} ms")
-    row("caret moves sent", f"{result['moves']} ({fmt(result['movesPerSecond'])}/s)")
-    row(
-        "awareness frames received",
-        f"{fmt(result['framesReceivedPerSecond'])}/s total,"
-        f" {fmt(result['framesPerClientPerSecond'])}/s per client (min {fmt(lo)}, max {fmt(hi)})",
-    )
-    row("awareness entries received", f"{fmt(result['entriesReceivedPerSecond'])}/s total")
-    row(
-        "awareness frames sent",
-        f"{fmt(result['framesSentPerSecond'])}/s total (stock clients re-send what they apply;"
-        f" thin clients: {result['thinAwareness']})",
-    )
-    row(
-        "caret latency ms p50/p95/p99/max",
-        f"{fmt(lat['p50'])} / {fmt(lat['p95'])} / {fmt(lat['p99'])} / {fmt(lat['max'])}"
-        f"  (at the full client, {lat['count']} samples)",
-    )
-    seen = result["finalCaretSeen"]
-    row("final carets seen", f"{seen['seen']}/{seen['expected']}")
-    print_errors(result["errors"])
-    print_cpu(result)
-    print_log(result["server_log"])
-
-
-PRINTERS: dict[str, Callable[[dict[str, Any]], None]] = {
-    "a": print_edit,
-    "b": print_edit,
-    "c": print_open,
-    "d": print_awareness,
+PRINTERS: dict[str, Callable[[dict[str, dict[str, Any]]], None]] = {
+    **dict.fromkeys(EDIT_SCENARIOS, print_edit),
+    "herd": print_herd,
+    "ingest": print_ingest,
+    "cold-open": print_cold_open,
 }
 
 
-def print_result(name: str, result: dict[str, Any]) -> None:
+def print_scenario(name: str, results: dict[str, dict[str, Any]], bars: dict[str, bool]) -> None:
     print()
-    print(f"== {name}) {result['title']} ==")
-    row(
-        "other load on the machine",
-        f"{fmt(result.get('background_cores_before'), 2)} cores busy just before the scenario",
-    )
-    PRINTERS[name](result)
-    if result.get("server_profile"):
-        print("  server profile (cProfile, main thread, by own time):")
-        for line in result["server_profile"].splitlines():
-            if line.strip():
-                print(f"    {line[:160]}")
-    failed = [k for k, v in result["bar"].items() if not v]
-    row("bar", "PASS" if result["pass"] else "FAIL: " + ", ".join(failed))
+    title = next((r["title"] for r in results.values() if "title" in r), "")
+    print(f"== {name}) {title} ==")
+    for kind, r in results.items():
+        if "error" in r:
+            print(f"  {kind} could not run: {r['error']}")
+    ok = {k: r for k, r in results.items() if "error" not in r}
+    if ok:
+        PRINTERS[name](ok)
+    project = ok.get("project", {})
+    for label, r in (("", project), (" (two processes)", project.get("two_processes") or {})):
+        for i, top in enumerate(r.get("py_spy") or []):
+            print(f"  py-spy, project server {i}{label}: % of samples own / anywhere in the stack")
+            for frame, own, anywhere in top:
+                print(f"    {own:5.1f} {anywhere:5.1f}  {frame[:150]}")
+    for kind, r in ok.items():
+        for line in r.get("server_log", {}).get("first_problems", [])[:4]:
+            print(f"  {kind} log: {line[:200]}")
+    if bars:
+        print("  bar: " + ", ".join(f"{'PASS' if v else 'MISS'} {k}" for k, v in bars.items()))
     sys.stdout.flush()
 
 
-def print_summary(scenarios: dict[str, Any], total: float) -> None:
+def headline(name: str, r: dict[str, Any]) -> str:
+    """One scenario's figure of merit for one server, for the summary."""
+    if "error" in r:
+        return "error"
+    if name in EDIT_SCENARIOS:
+        lat = r["latencyMs"]
+        return (
+            f"{fmt(lat['p50'])}/{fmt(lat['p99'])} ms, {fmt(per_edit_ms(r, 'server'), 3)}"
+            f" ms CPU/edit, {fmt(100 * (r['delivered']['fraction'] or 0), 1)}%"
+        )
+    if name == "herd":
+        return f"{fmt(r['allSyncedMs'], 0)} ms"
+    if name == "ingest":
+        return f"{fmt(r['updatesPerSecond'], 0)}/s"
+    if name == "cold-open":
+        return (
+            f"{fmt(r['uncompacted']['median_open_to_sync_ms'])} ms uncompacted,"
+            f" {fmt(r['compacted']['median_open_to_sync_ms'])} ms compacted"
+        )
+    return ""
+
+
+def print_summary(scenarios: dict[str, Any], bars: dict[str, dict[str, bool]]) -> None:
     print()
-    print("== summary ==")
-    for name, result in scenarios.items():
-        figure = ""
-        if name in ("a", "b"):
-            lat = result["latencyMs"]
-            figure = (
-                f"p50 {fmt(lat['p50'])} / p99 {fmt(lat['p99'])} ms,"
-                f" delivered {fmt(100 * (result['delivered']['fraction'] or 0), 2)}%,"
-                f" server {fmt(result['cpu']['server_cores'], 2)} cores"
-            )
-        elif name == "c":
-            figure = (
-                f"open->sync median {fmt(result['uncompacted']['median_open_to_sync_ms'])} ms"
-                f" uncompacted, {fmt(result['compacted']['median_open_to_sync_ms'])} ms compacted"
-            )
-        elif name == "d":
-            figure = (
-                f"{fmt(result['framesReceivedPerSecond'], 0)} frames/s received"
-                f" ({fmt(result['framesPerClientPerSecond'])}/client),"
-                f" server {fmt(result['cpu']['server_cores'], 2)} cores"
-            )
-        print(f"  {name}) {'PASS' if result['pass'] else 'FAIL'}  {figure}")
-    print(f"  total {total:.0f} s")
+    print(
+        "== summary (edit scenarios: p50/p99 latency, server CPU per delivered edit, delivered) =="
+    )
+    rows = []
+    for name, results in scenarios.items():
+        verdict = (
+            "PASS"
+            if all(bars[name].values())
+            else "MISS " + ", ".join(k for k, v in bars[name].items() if not v)
+        )
+        rows.append(
+            [name, *(headline(name, results[k]) if k in results else "-" for k in KINDS), verdict]
+        )
+        two = (results.get("project") or {}).get("two_processes")
+        if two:
+            rows.append([f"{name} (2 processes)", headline(name, two), "", "", ""])
+    table(["", *KINDS, "bar"], rows)
+
+
+def print_browser(figures: dict[str, Any]) -> None:
+    print()
+    print("== browser: keydown in one page to the character in the other (Chromium) ==")
+    if "error" in figures:
+        print(f"  could not run: {figures['error']}")
+        return
+    for key, label in (("dom", "keydown -> DOM updated"), ("frame", "keydown -> next frame")):
+        f = figures[key]
+        row(label, f"p50 {fmt(f['p50'])} / p95 {fmt(f['p95'])} / max {fmt(f['max'])} ms")
+    row("keys, converged", f"{figures['keys']} keys, {yes(figures['converged'])}")

@@ -29,11 +29,14 @@ def pg_admin() -> Any:
     )
 
 
-def create_database(name: str) -> None:
+def create_database(name: str, template: str | None = None) -> None:
     from psycopg import sql
 
+    query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template:
+        query += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
     with pg_admin() as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        conn.execute(query)
 
 
 def drop_database(name: str) -> None:

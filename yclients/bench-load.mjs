@@ -7,9 +7,21 @@
 // Progress goes to stderr. bench/run.py drives it; it can also be run by hand against any server.
 //
 // Config (JSON):
-//   mode           "edit" (default) | "awareness" | "open"
+//   mode           "edit" (default) | "awareness" | "open" | "herd" | "ingest"
+//   server         "project" (default) or "y-websocket": the stock y-websocket provider;
+//                  "hocuspocus": the stock @hocuspocus/provider (Hocuspocus's own framing)
 //   url            server base, e.g. "ws://127.0.0.1:8000" (provider url = url + "/ws/documents")
-//   origin         Origin header (default: url with ws->http)
+//   urls           several server bases: client i of each document uses urls[i % urls.length]
+//   origin         Origin header (default: each client's url with ws->http; servers compare it
+//                  with their own address in full, port included)
+//   connectPending connect clients one after another, at most this many not yet synced at a
+//                  time (default: all at once)
+//   waitForGo      edit mode: after every client synced, wait for a line on stdin before the
+//                  load starts (a runner starting several generators starts their load together)
+//   samples        edit mode: also report every latency sample (a runner merges generators)
+//   caretPerEdit   edit mode: every edit also moves the client's caret (one awareness update)
+//   edits          ingest mode: single-character updates the one writer types (50000)
+//   seedChars      herd mode: characters a first client types (and stays) before the herd (0)
 //   documents      [{documentId, cookies: ["sessionid=..", ...]}]; client i uses cookies[i % len]
 //   clients        N clients per document (edit, awareness)
 //   full           "full" clients per document (default 1): stock providers that apply everything
@@ -28,6 +40,9 @@
 //   warmup         open mode: {documentId, cookies} opened once, unmeasured, before the opens
 //   dump           path: write every full client's text there as JSON (optional)
 //
+// Every result carries the generator's own CPU seconds and event-loop delay over the load
+// (loadgen), so a saturated generator shows up instead of passing for a slow server.
+//
 // Thin clients are real WebsocketProviders whose sync handler answers step 1, applies the
 // initial step 2, and afterwards drops incoming updates unapplied: they edit and send real Yjs
 // updates from their own Y.Doc, but one Node process need not integrate every client's edits,
@@ -36,12 +51,14 @@
 // marker (same process, same clock as the sender), so latency = seen - sent.
 import * as Y from 'yjs'
 import { WebsocketProvider, messageSync, messageAwareness } from 'y-websocket'
+import { HocuspocusProvider } from '@hocuspocus/provider'
 import * as syncProtocol from 'y-protocols/sync'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 import WebSocket from 'ws'
-import { performance } from 'node:perf_hooks'
+import { performance, monitorEventLoopDelay } from 'node:perf_hooks'
+import readline from 'node:readline'
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 
@@ -52,8 +69,11 @@ if (!arg) {
 }
 const cfg = JSON.parse(arg.trim().startsWith('{') ? arg : fs.readFileSync(arg, 'utf8'))
 const mode = cfg.mode || 'edit'
-const base = cfg.url.replace(/\/+$/, '') + '/ws/documents'
-const origin = cfg.origin || cfg.url.replace(/^ws/, 'http').replace(/\/+$/, '')
+const kind = cfg.server || 'project'
+const urls = (cfg.urls || [cfg.url]).map((u) => u.replace(/\/+$/, ''))
+const bases = urls.map((u) => u + '/ws/documents')
+const base = bases[0]
+const originOf = (wsUrl) => cfg.origin || new URL(wsUrl.replace(/^ws/, 'http')).origin
 const S = cfg.seconds ?? 10
 const R = cfg.rate ?? 0
 const A = cfg.awarenessRate ?? 0
@@ -63,6 +83,7 @@ const quietMs = cfg.quietMs ?? 3000
 const maxWaitMs = cfg.maxWaitMs ?? 15000
 const syncTimeoutMs = cfg.syncTimeoutMs ?? 30000
 const thinAwareness = cfg.thinAwareness || 'apply'
+const caretPerEdit = !!cfg.caretPerEdit
 
 // Every provider adds a process 'exit' listener; a hundred of them are expected here.
 process.setMaxListeners(0)
@@ -79,7 +100,7 @@ const wsClass = (cookie) => {
   if (!cls) {
     cls = class CookieWebSocket extends WebSocket {
       constructor (url, protocols) {
-        super(url, protocols, { headers: { Cookie: cookie || '' }, origin })
+        super(url, protocols, { headers: { Cookie: cookie || '' }, origin: originOf(url) })
       }
     }
     wsClasses.set(cookie, cls)
@@ -112,6 +133,7 @@ const summarize = (samples) => {
 const errors = {
   closeCodes: {}, // code -> count (null code = closed locally, e.g. the 30 s watchdog)
   connectionErrors: 0,
+  connectionErrorKinds: {}, // message -> count
   disconnects: 0, // status "disconnected" after a client had synced
   permissionDenied: 0,
   neverSynced: 0,
@@ -124,6 +146,12 @@ let loadStart = 0
 const awLatencies = [] // ms, caret move -> seen at a full client
 const MARKER = /\u0001(\d+)\.(\d+)\u0002/g
 
+// A Yjs sync message (after any Hocuspocus document name): is it an update or a step 2?
+const syncKind = (decoder) => {
+  if (decoding.readVarUint(decoder) !== messageSync) return null
+  return decoding.readVarUint(decoder)
+}
+
 class BenchClient {
   constructor ({ gid, doc, index, documentId, cookie, full }) {
     this.gid = gid
@@ -131,6 +159,8 @@ class BenchClient {
     this.index = index
     this.full = full
     this.documentId = documentId
+    this.cookie = cookie
+    this.base = bases[index % bases.length]
     this.ydoc = new Y.Doc()
     this.text = this.ydoc.getText('text')
     this.sent = 0
@@ -143,40 +173,14 @@ class BenchClient {
     this.awSent = 0
     this.moves = 0
     this.awLast = new Map() // clientID -> last cursor seq seen
+    this.connected = false
     this.everSynced = false
+    this.syncedAt = null
     this.initialApplied = false
     this.closes = []
+    this.awareness = new awarenessProtocol.Awareness(this.ydoc)
+    this.provider = null
 
-    const provider = new WebsocketProvider(base, documentId, this.ydoc, {
-      WebSocketPolyfill: wsClass(cookie),
-      disableBc: true,
-      connect: false
-    })
-    this.provider = provider
-    if (!full) this._thinSync()
-    this._countAwareness()
-    provider.on('sync', (synced) => {
-      if (synced) this.everSynced = true
-    })
-    provider.on('status', ({ status }) => {
-      if (status === 'disconnected' && this.everSynced && !stopping) errors.disconnects++
-    })
-    provider.on('connection-close', (ev) => {
-      const code = ev ? ev.code : null
-      this.closes.push(code)
-      if (!stopping) errors.closeCodes[code] = (errors.closeCodes[code] || 0) + 1
-    })
-    provider.on('connection-error', () => {
-      if (!stopping) errors.connectionErrors++
-    })
-    const authHandler = provider.messageHandlers[2]
-    provider.messageHandlers[2] = (...a) => {
-      errors.permissionDenied++
-      authHandler(...a)
-    }
-    provider.awareness.on('update', (_changes, origin) => {
-      if (provider.wsconnected) this.awSent++
-    })
     if (full) {
       this.text.observe((event) => {
         const t = now()
@@ -197,10 +201,10 @@ class BenchClient {
           }
         }
       })
-      provider.awareness.on('change', ({ added, updated }, origin) => {
+      this.awareness.on('change', ({ added, updated }, origin) => {
         if (origin === 'local') return
         const t = now()
-        const states = provider.awareness.getStates()
+        const states = this.awareness.getStates()
         for (const id of added.concat(updated)) {
           const c = states.get(id)?.cursor
           if (!c || typeof c.t !== 'number') continue
@@ -210,12 +214,97 @@ class BenchClient {
         }
       })
     }
+    this.awareness.on('update', () => {
+      if (this.connected) this.awSent++
+    })
     // Like any editor app: announce ourselves (the server stamps the real identity on it).
-    provider.awareness.setLocalStateField('user', { name: `bench ${gid}` })
+    this.awareness.setLocalStateField('user', { name: `bench ${gid}` })
+  }
+
+  _onSynced () {
+    if (this.everSynced) return
+    this.everSynced = true
+    this.syncedAt = now()
+  }
+
+  _onStatus (status) {
+    this.connected = status === 'connected'
+    if (status === 'disconnected' && this.everSynced && !stopping) errors.disconnects++
+  }
+
+  _onClose (code) {
+    this.closes.push(code)
+    if (!stopping) errors.closeCodes[code] = (errors.closeCodes[code] || 0) + 1
   }
 
   connect () {
-    this.provider.connect()
+    if (kind === 'hocuspocus') this._connectHocuspocus()
+    else this._connectStock()
+  }
+
+  // The stock y-websocket provider (the project and the y-websocket server).
+  _connectStock () {
+    const provider = new WebsocketProvider(this.base, this.documentId, this.ydoc, {
+      WebSocketPolyfill: wsClass(this.cookie),
+      awareness: this.awareness,
+      disableBc: true,
+      connect: false
+    })
+    this.provider = provider
+    if (!this.full) this._thinSync()
+    this._countAwareness()
+    provider.on('sync', (synced) => synced && this._onSynced())
+    provider.on('status', ({ status }) => this._onStatus(status))
+    provider.on('connection-close', (ev) => this._onClose(ev ? ev.code : null))
+    provider.on('connection-error', (event) => {
+      if (stopping) return
+      errors.connectionErrors++
+      const why = String(event?.message || event?.error?.code || event?.type || 'error')
+      errors.connectionErrorKinds[why] = (errors.connectionErrorKinds[why] || 0) + 1
+    })
+    const authHandler = provider.messageHandlers[2]
+    provider.messageHandlers[2] = (...a) => {
+      errors.permissionDenied++
+      authHandler(...a)
+    }
+    provider.connect()
+  }
+
+  // The stock Hocuspocus provider: its framing puts the document name before every message.
+  _connectHocuspocus () {
+    const provider = new HocuspocusProvider({
+      url: this.base + '/' + this.documentId,
+      name: this.documentId,
+      document: this.ydoc,
+      awareness: this.awareness,
+      WebSocketPolyfill: wsClass(this.cookie)
+    })
+    this.provider = provider
+    const stock = provider.onMessage.bind(provider)
+    provider.onMessage = (event) => {
+      const data = new Uint8Array(event.data)
+      const decoder = decoding.createDecoder(data)
+      decoding.readVarString(decoder)
+      const type = decoding.peekVarUint(decoder)
+      if (type === messageAwareness) {
+        this.awFrames++
+      } else if (!this.full && type === messageSync) {
+        const sync = syncKind(decoder)
+        const late = sync === syncProtocol.messageYjsUpdate ||
+          (sync === syncProtocol.messageYjsSyncStep2 && this.initialApplied)
+        if (late) {
+          this.dropped++
+          this.droppedBytes += data.length
+          return
+        }
+        if (sync === syncProtocol.messageYjsSyncStep2) this.initialApplied = true
+      }
+      stock(event)
+    }
+    provider.on('synced', ({ state }) => state && this._onSynced())
+    provider.on('status', ({ status }) => this._onStatus(status))
+    provider.on('close', ({ event }) => this._onClose(event ? event.code : null))
+    provider.on('authenticationFailed', () => errors.permissionDenied++)
   }
 
   // Answer step 1, apply the first step 2, then drop every update unapplied.
@@ -254,15 +343,16 @@ class BenchClient {
   edit () {
     const n = this.sent++
     const key = this.gid + '.' + n
-    if (!this.provider.wsconnected) this.sentOffline++
+    if (!this.connected) this.sentOffline++
     sendTimes.set(key, now())
     const at = Math.random() < 0.5 ? 0 : this.text.length
     this.text.insert(at, '\u0001' + key + '\u0002')
+    if (caretPerEdit) this.move()
   }
 
   move () {
     const pos = Math.floor(Math.random() * 1000)
-    this.provider.awareness.setLocalStateField('cursor', {
+    this.awareness.setLocalStateField('cursor', {
       anchor: pos,
       head: pos + (Math.random() < 0.2 ? 5 : 0),
       seq: this.moves++,
@@ -271,7 +361,8 @@ class BenchClient {
   }
 
   destroy () {
-    this.provider.destroy()
+    if (this.provider) this.provider.destroy()
+    this.awareness.destroy()
     this.ydoc.destroy()
   }
 }
@@ -279,6 +370,39 @@ class BenchClient {
 let measuring = false
 let stopping = false
 let lastArrival = 0
+
+// The generator's own CPU and event-loop delay over a window: a generator that is itself
+// behind delays every sample it takes, and this says so.
+const startMeter = () => {
+  const cpu0 = process.cpuUsage()
+  const t0 = now()
+  const delay = monitorEventLoopDelay({ resolution: 10 })
+  delay.enable()
+  return () => {
+    delay.disable()
+    const cpu = process.cpuUsage(cpu0)
+    const wall = (now() - t0) / 1000
+    const ms = (ns) => Math.round(ns / 1e4) / 100
+    return {
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      cores: (cpu.user + cpu.system) / 1e6 / Math.max(wall, 1e-9),
+      loopDelayMs: {
+        p50: ms(delay.percentile(50)),
+        p99: ms(delay.percentile(99)),
+        max: ms(delay.max)
+      }
+    }
+  }
+}
+
+// A runner starting several generators releases them together: one line on stdin.
+const waitForGo = () => new Promise((resolve) => {
+  const lines = readline.createInterface({ input: process.stdin })
+  lines.once('line', () => {
+    lines.close()
+    resolve()
+  })
+})
 
 // Every client does `perSecond` actions on its own phase-shifted schedule; a tick that falls
 // more than one period behind is skipped (and counted) rather than bursted.
@@ -312,7 +436,15 @@ const runSchedule = async (clients, perSecond, seconds, act) => {
 
 const connectAll = async (clients) => {
   const t0 = now()
-  for (const c of clients) c.connect()
+  const pending = cfg.connectPending || clients.length
+  const started = []
+  for (const c of clients) {
+    while (started.filter((o) => !o.everSynced).length >= pending && now() - t0 < syncTimeoutMs) {
+      await sleep(5)
+    }
+    c.connect()
+    started.push(c)
+  }
   while (clients.some((c) => !c.everSynced) && now() - t0 < syncTimeoutMs) await sleep(20)
   errors.neverSynced = clients.filter((c) => !c.everSynced).length
   return now() - t0
@@ -354,15 +486,18 @@ const runEdit = async () => {
   const setupMs = await connectAll(clients)
   emit({ event: 'phase', phase: 'connected', setupMs })
   log(`connected and synced in ${setupMs.toFixed(0)} ms; editing for ${S} s`)
+  if (cfg.waitForGo) await waitForGo()
   measuring = true
   loadStart = now()
   emit({ event: 'phase', phase: 'load-start', epochMs: Date.now() })
+  const meter = startMeter()
   const t0 = now()
   await Promise.all([
     runSchedule(clients, R, S, (c) => c.edit()),
     A > 0 ? runSchedule(clients, A, S, (c) => c.move()) : null
   ])
   const loadSeconds = (now() - t0) / 1000
+  const loadgen = meter()
   emit({ event: 'phase', phase: 'load-end', loadSeconds, epochMs: Date.now() })
 
   // Quiescence: every observer has every other client's markers, or nothing new for quietMs.
@@ -425,10 +560,15 @@ const runEdit = async () => {
     converged: perDoc.every((d) => d.converged),
     thinDroppedUpdates: thin.reduce((n, c) => n + c.dropped, 0),
     thinDroppedBytes: thin.reduce((n, c) => n + c.droppedBytes, 0),
+    loadgen,
     errors,
     perDoc
   }
-  if (A > 0) result.awarenessLatencyMs = summarize(awLatencies)
+  if (cfg.samples) result.samples = latencies.map((x) => Math.round(x * 100) / 100)
+  if (A > 0 || caretPerEdit) {
+    result.awarenessLatencyMs = summarize(awLatencies)
+    if (cfg.samples) result.awarenessSamples = awLatencies.map((x) => Math.round(x * 100) / 100)
+  }
   await shutdown(clients)
   return result
 }
@@ -451,9 +591,11 @@ const runAwareness = async () => {
   const perClientBefore = clients.map((c) => c.awFrames)
   measuring = true
   emit({ event: 'phase', phase: 'load-start', epochMs: Date.now() })
+  const meter = startMeter()
   const t0 = now()
   await runSchedule(clients, A, S, (c) => c.move())
   const loadSeconds = (now() - t0) / 1000
+  const loadgen = meter()
   const after = count()
   const perClient = clients.map((c, i) => (c.awFrames - perClientBefore[i]) / loadSeconds).sort((a, b) => a - b)
   emit({ event: 'phase', phase: 'load-end', loadSeconds, epochMs: Date.now() })
@@ -492,6 +634,7 @@ const runAwareness = async () => {
     framesSentPerSecond: (after.sent - before.sent) / loadSeconds,
     caretLatencyMs: summarize(awLatencies),
     finalCaretSeen: { seen: seenMoves, expected: expectedMoves },
+    loadgen,
     errors
   }
   await shutdown(clients)
@@ -556,6 +699,8 @@ const runOpen = async () => {
     await sleep(cfg.gapMs ?? 500)
   }
   const opens = []
+  emit({ event: 'phase', phase: 'load-start', epochMs: Date.now() })
+  const meter = startMeter()
   for (let i = 0; i < (cfg.opens ?? 5); i++) {
     const r = await openOnce(cfg.documents[0])
     if (cfg.expectLength != null && r.ok && r.length !== cfg.expectLength) {
@@ -565,6 +710,8 @@ const runOpen = async () => {
     opens.push(r)
     await sleep(cfg.gapMs ?? 500)
   }
+  const loadgen = meter()
+  emit({ event: 'phase', phase: 'load-end', epochMs: Date.now() })
   const ok = opens.filter((o) => o.ok)
   const med = (k) => summarize(ok.map((o) => o[k])).p50
   return {
@@ -574,12 +721,109 @@ const runOpen = async () => {
     medianOpenToSyncMs: med('openToSyncMs'),
     medianOpenToStep2Ms: med('openToStep2Ms'),
     medianClientApplyMs: med('clientApplyMs'),
-    failures: opens.length - ok.length
+    failures: opens.length - ok.length,
+    loadgen
   }
 }
 
+// -- herd mode ----------------------------------------------------------------
+
+// `clients` full clients open documents[0] at the same instant (after one seed client typed
+// `seedChars` characters and stayed, so the in-memory servers keep the document): the time
+// until every one of them is synced and holds the seed text.
+const runHerd = async () => {
+  const d = cfg.documents[0]
+  const seedChars = cfg.seedChars ?? 0
+  const seed = new BenchClient({
+    gid: 0, doc: 0, index: 0, documentId: d.documentId, cookie: d.cookies[0], full: true
+  })
+  await connectAll([seed])
+  // In updates of 50 characters, 100 a second: under the project's per-connection rate limit.
+  for (let i = 0; i < seedChars; i += 50) {
+    seed.text.insert(seed.text.length, 'abcdefghij'.repeat(5).slice(0, Math.min(50, seedChars - i)))
+    await sleep(10)
+  }
+  await sleep(cfg.settleMs ?? 1500) // the seed's updates reach (and, for the project, are stored by) the server
+  const herd = []
+  for (let i = 1; i <= N; i++) {
+    herd.push(new BenchClient({
+      gid: i, doc: 0, index: i, documentId: d.documentId, cookie: d.cookies[i % d.cookies.length], full: true
+    }))
+  }
+  emit({ event: 'phase', phase: 'load-start', epochMs: Date.now() })
+  const meter = startMeter()
+  const t0 = now()
+  for (const c of herd) c.connect()
+  const holds = (c) => c.everSynced && c.text.length >= seedChars
+  while (herd.some((c) => !holds(c)) && now() - t0 < syncTimeoutMs) await sleep(2)
+  const allMs = now() - t0
+  const loadgen = meter()
+  emit({ event: 'phase', phase: 'load-end', loadSeconds: allMs / 1000, epochMs: Date.now() })
+  const synced = herd.filter(holds)
+  const result = {
+    event: 'result',
+    mode,
+    clients: N,
+    seedChars,
+    allSyncedMs: synced.length === N ? Math.round(allMs * 10) / 10 : null,
+    syncedMs: summarize(synced.map((c) => c.syncedAt - t0)),
+    synced: synced.length,
+    converged: synced.every((c) => c.text.toString() === seed.text.toString()),
+    loadgen,
+    errors
+  }
+  await shutdown([seed, ...herd])
+  return result
+}
+
+// -- ingest mode --------------------------------------------------------------
+
+// One client types `edits` single-character updates as fast as it can; a fresh client opens
+// the document as the last one is typed and waits until it holds all of them.
+const runIngest = async () => {
+  const d = cfg.documents[0]
+  const edits = cfg.edits ?? 50000
+  const writer = new BenchClient({
+    gid: 0, doc: 0, index: 0, documentId: d.documentId, cookie: d.cookies[0], full: false
+  })
+  await connectAll([writer])
+  emit({ event: 'phase', phase: 'load-start', epochMs: Date.now() })
+  const meter = startMeter()
+  const t0 = now()
+  for (let i = 0; i < edits; i++) {
+    writer.text.insert(writer.text.length, 'abcdefghij'[i % 10])
+    if (i % 1000 === 999) await sleep(0) // let the socket write
+  }
+  const typedMs = now() - t0
+  const reader = new BenchClient({
+    gid: 1, doc: 0, index: 1, documentId: d.documentId, cookie: d.cookies[1 % d.cookies.length], full: true
+  })
+  reader.connect()
+  const limit = cfg.maxWaitMs ?? 120000
+  while (!(reader.everSynced && reader.text.length >= edits) && now() - t0 < limit) await sleep(5)
+  const holdsMs = now() - t0
+  const loadgen = meter()
+  emit({ event: 'phase', phase: 'load-end', loadSeconds: holdsMs / 1000, epochMs: Date.now() })
+  const held = reader.text.length
+  const result = {
+    event: 'result',
+    mode,
+    edits,
+    typedMs: Math.round(typedMs),
+    holdsAllMs: held >= edits ? Math.round(holdsMs) : null,
+    readerLength: held,
+    updatesPerSecond: held >= edits ? edits / (holdsMs / 1000) : null,
+    converged: reader.text.toString() === writer.text.toString(),
+    perDoc: [{ documentId: d.documentId, textLength: held, textSha256: sha256(reader.text.toString()) }],
+    loadgen,
+    errors
+  }
+  await shutdown([writer, reader])
+  return result
+}
+
 const main = async () => {
-  const run = { edit: runEdit, awareness: runAwareness, open: runOpen }[mode]
+  const run = { edit: runEdit, awareness: runAwareness, open: runOpen, herd: runHerd, ingest: runIngest }[mode]
   if (!run) throw new Error(`unknown mode ${mode}`)
   const result = await run()
   emit(result)
