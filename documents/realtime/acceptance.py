@@ -111,7 +111,9 @@ class Acceptance:
                 raise InvalidUpdate(f"cannot be read: {exc}") from exc
             have = self._clocks(shadow)
             with crdt.failures_as(lambda why: InvalidUpdate(f"cannot be applied: {why}")):
-                change = self._apply(shadow, update, shape, exact or shape.overlaps(have))
+                change = self._apply(
+                    shadow, update, shape, exact or not shape.plain or shape.overlaps(have)
+                )
             if shape.integrates(have):
                 shape.advance(have)
             else:
@@ -138,8 +140,9 @@ class Acceptance:
 
         Observing the transaction yields exactly the new part, but it tripled
         the cost of applying a keystroke. Unless `exact` (some of it may be
-        known already), every struct in it is new, so it is stored as it came;
-        repeats of deletions in it cost a few bytes and change nothing on replay.
+        known already, or it holds what only the Doc's own encoding may be
+        trusted to normalise), every struct in it is new, so it is stored as it
+        came; repeats of deletions in it cost a few bytes and change nothing on replay.
         """
         if exact:
             changes: list[bytes] = []

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Past this, lib0 in JavaScript throws "Integer out of Range": stock clients
+# could not read an update that pycrdt (64-bit) takes.
+MAX_SAFE_INTEGER = 2**53 - 1
+
 
 class _Cursor:
     """lib0 decoding, just enough to walk the structs of a v1 update."""
 
-    __slots__ = ("data", "pos")
+    __slots__ = ("data", "pos", "unsafe")
 
     def __init__(self, data: bytes) -> None:
         self.data = data
         self.pos = 0
+        self.unsafe = False  # read something a JavaScript client could not
 
     def byte(self) -> int:
         value = self.data[self.pos]  # IndexError at the end: a bad update
@@ -30,12 +35,17 @@ class _Cursor:
             byte = self.byte()
             value |= (byte & 0x7F) << shift
             if byte < 0x80:
+                if value > MAX_SAFE_INTEGER:
+                    self.unsafe = True
                 return value
             shift += 7
 
     def skip_int(self) -> None:
+        length = 1
         while self.byte() & 0x80:
-            pass
+            length += 1
+        if length > 7:  # 6 + 7 * 6 bits fit below 2**53
+            self.unsafe = True
 
     def raw(self) -> bytes:
         length = self.uint()
@@ -71,7 +81,8 @@ def _content_length(ref: int, cursor: _Cursor) -> int:
     """Skip an item's content; the number of clock ticks it takes."""
     if ref == 1:  # deleted
         return cursor.uint()
-    if ref == 2:  # JSON strings
+    if ref == 2:  # JSON strings: parsed by JavaScript clients, which a bad one would throw in
+        cursor.unsafe = True
         count = cursor.uint()
         for _ in range(count):
             cursor.raw()
@@ -92,6 +103,7 @@ def _content_length(ref: int, cursor: _Cursor) -> int:
             cursor.skip_any()
         return count
     elif ref == 9:  # subdocument: guid and options
+        cursor.unsafe = True
         cursor.raw()
         cursor.skip_any()
     else:
@@ -110,6 +122,9 @@ class Shape:
     # (origins, parents) to be there.
     needs: dict[int, int] = field(default_factory=dict)
     skips: bool = False
+    # Nothing in it that only a re-encoding by the Doc may be trusted to
+    # normalise: every integer within JavaScript's range, no JSON to parse.
+    plain: bool = True
 
     def integrates(self, have: dict[int, int]) -> bool:
         """Whether a Doc at `have` takes every struct in at once (False: cannot tell).
@@ -185,7 +200,12 @@ def shape(update: bytes) -> Shape:
             if ref != 10:
                 ends[client] = clock + length
             clock += length
-    return Shape(starts, ends, cursor.uint() > 0, needs, skips)
+    deletes = cursor.uint()
+    for _ in range(deletes):
+        cursor.uint()  # client
+        for _ in range(cursor.uint()):
+            cursor.uint(), cursor.uint()  # clock, length
+    return Shape(starts, ends, deletes > 0, needs, skips, plain=not cursor.unsafe)
 
 
 def clocks(state_vector: bytes) -> dict[int, int]:

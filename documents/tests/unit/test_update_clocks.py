@@ -133,3 +133,13 @@ def test_a_reference_to_a_later_item_of_the_same_client_is_not_taken_as_there():
     assert shape(keystroke).integrates({1: 3})
     forward = bytes([1, 1, 1, 3, 0x84, 1, 9, 1, ord("d"), 0])  # its left origin: (1, 9)
     assert not shape(forward).integrates({1: 3})
+
+
+def test_an_update_a_javascript_client_could_not_read_is_not_plain():
+    alice: Doc[Any] = Doc(client_id=1)
+    _, keystroke = edits(alice, ("insert", 0, "abc"), ("insert", 3, "d"))
+    assert shape(keystroke).plain
+    # The delete set: one client, one range at a clock past 2**53 (lib0 in JavaScript throws).
+    huge = [0xFF] * 7 + [0x7F]
+    far_delete = keystroke[:-1] + bytes([1, 1, 1, *huge, 1])
+    assert shape(far_delete).deletes and not shape(far_delete).plain
