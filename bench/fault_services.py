@@ -9,7 +9,8 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from devtools.services import start_postgres, start_redis
+from devtools.services import ThrowawayRedis as ThrowawayRedis
+from devtools.services import start_postgres
 
 
 class ThrowawayPostgres:
@@ -45,20 +46,16 @@ class ThrowawayPostgres:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-class ThrowawayRedis:
-    def __init__(self) -> None:
-        self.url, self.process = start_redis()
-        self.port = int(urlsplit(self.url).port or 0)
+def close_services(pg: ThrowawayPostgres, redis: ThrowawayRedis, tmp: Path, keep: bool) -> None:
+    """The end of a run: this process's connections, both services, the temp files unless kept."""
+    from django.db import connections
 
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.wait(10)
+    from bench.common import log
 
-    def start(self) -> None:
-        """Again on the same port, empty (it never saves), as after a crash without persistence."""
-        _, self.process = start_redis(self.port)
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
+    connections.close_all()
+    redis.stop()
+    pg.close()
+    if keep:
+        log(f"kept {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import fault_analysis as fa
 from bench.common import log
 from bench.fault_fuzz import FuzzResult, run_fuzz
-from bench.fault_services import ThrowawayPostgres, ThrowawayRedis
+from bench.fault_services import ThrowawayPostgres, ThrowawayRedis, close_services
 from bench.harness import YCLIENTS, Bench, stored_text
 from bench.procstat import proc_status_kb, wait_for_idle
 from bench.services import Server, setup_django
@@ -554,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
     env = environment()
     tmp = Path(tempfile.mkdtemp(prefix="faults-"))
     pg = ThrowawayPostgres()
-    redis = ThrowawayRedis()
+    redis = ThrowawayRedis().start()
     log(f"throwaway PostgreSQL {pg.url}, Redis {redis.url}; temp files in {tmp}")
     outcomes: list[Outcome] = []
     try:
@@ -586,15 +586,7 @@ def main(argv: list[str] | None = None) -> int:
             print_details(out)
             sys.stdout.flush()
     finally:
-        from django.db import connections
-
-        connections.close_all()
-        redis.close()
-        pg.close()
-        if args.keep:
-            log(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        close_services(pg, redis, tmp, args.keep)
     print()
     print_table(outcomes)
     missed = [o for o in outcomes if o.misses]

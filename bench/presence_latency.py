@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -30,8 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import fault_analysis as fa
-from bench.common import log
-from bench.fault_services import ThrowawayPostgres, ThrowawayRedis
+from bench.fault_services import ThrowawayPostgres, ThrowawayRedis, close_services
 from bench.faults import LoadProcess
 from bench.harness import YCLIENTS, Bench
 from bench.services import Server, setup_django
@@ -131,20 +129,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("yclients/node_modules is missing: run `make yclients`")
     tmp = Path(tempfile.mkdtemp(prefix="presence-"))
     pg = ThrowawayPostgres()
-    redis = ThrowawayRedis()
+    redis = ThrowawayRedis().start()
     try:
         setup_django(pg.url, "presence", redis.url)
         figures = run(args, pg, redis, tmp)
     finally:
-        from django.db import connections
-
-        connections.close_all()
-        redis.close()
-        pg.close()
-        if args.keep:
-            log(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        close_services(pg, redis, tmp, args.keep)
     c = figures["cross_process_caret_ms"]
     s = figures["same_process_caret_ms"]
     e = figures["edit_ms"]

@@ -8,13 +8,13 @@ prefix, waited for until it listens, and stopped (or killed) again.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from devtools import processes
 from devtools.paths import ROOT
 from devtools.ports import free_port
 
@@ -100,18 +100,11 @@ class ChildServer:
 
     def kill(self) -> None:
         """SIGKILL: no goodbye, no flush, exactly like a crashed host."""
-        if self.process and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
+        processes.kill(self.process)
 
     def stop(self) -> None:
         """SIGTERM, and SIGKILL if it has not exited 10 s later."""
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        processes.stop(self.process)
 
     def restart(self) -> ChildServer:
         self.stop()

@@ -18,7 +18,9 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Self
 
+from devtools import processes
 from devtools.ports import free_port, wait_for_port
 
 
@@ -90,6 +92,34 @@ def start_redis(port: int | None = None) -> tuple[str, subprocess.Popen[bytes]]:
     )
     wait_for_port(port)
     return f"redis://127.0.0.1:{port}/0", process
+
+
+class ThrowawayRedis:
+    """A redis-server on a free loopback port, without persistence, like a cache.
+
+    Restarted on the same port it comes back empty: no groups, no messages,
+    no who-is-online, as a production Redis without persistence would.
+    """
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> Self:
+        """Start it (again, after `kill`: on the same port, empty)."""
+        _, self.process = start_redis(self.port)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: connections reset, everything in memory gone."""
+        processes.kill(self.process)
+
+    def stop(self) -> None:
+        processes.stop(self.process)
 
 
 def main() -> int:

@@ -3,52 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import time
 from typing import Any
 from uuid import UUID
 
 import redis
 
-from devtools.ports import free_port
-from devtools.services import start_redis
+from devtools import services
 from documents.tests.support.servers import LAYER_PREFIX, server_env
 
 
-class ThrowawayRedis:
-    """A redis-server on a free loopback port, without persistence, like a cache.
-
-    Restarted on the same port it comes back empty: no groups, no messages,
-    no who-is-online, as a production Redis without persistence would.
-    """
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> ThrowawayRedis:
-        _, self.process = start_redis(self.port)
-        return self
-
-    def kill(self) -> None:
-        """SIGKILL: connections reset, everything in memory gone."""
-        if self.process and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+class ThrowawayRedis(services.ThrowawayRedis):
+    """devtools' throwaway Redis, with what the tests read from it."""
 
     def client(self) -> redis.Redis:
         return redis.Redis.from_url(self.url, socket_timeout=2)
