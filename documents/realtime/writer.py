@@ -21,10 +21,8 @@ housekeeping around each call cost a health-check round trip per batch.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 from uuid import UUID
 
@@ -33,6 +31,7 @@ from django.db import InterfaceError, OperationalError, connection
 
 from documents import conf
 from documents.storage import background, crdt, store
+from documents.storage.threads import DatabaseThreads
 
 logger = logging.getLogger(__name__)
 
@@ -55,23 +54,6 @@ IDLE_CONNECTION_SECONDS = 5.0
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-def _close_connection() -> None:
-    # Looked up on the thread that runs it: `connection.close` named on the
-    # event loop would be the loop thread's connection.
-    connection.close()
-
-
-def _on_own_connection(func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-    """Run `func` on the commit thread; a connection that failed is not used again."""
-    try:
-        return func(*args, **kwargs)
-    except BaseException:
-        # A broken connection raises again on its next use; the next call
-        # opens a new one (and a batch refused for itself loses nothing).
-        connection.close()
-        raise
 
 
 def _ping() -> bool:
@@ -101,8 +83,10 @@ class Writer:
         self.retries = 0
         # When commits started failing for want of a database; None while it answers.
         self._down_since: float | None = None
-        self._thread: ThreadPoolExecutor | None = None
-        self._idle: asyncio.TimerHandle | None = None
+        # One thread, so commits stay in order; no health-check round trip per batch.
+        self._thread = DatabaseThreads(
+            threads=1, idle_seconds=IDLE_CONNECTION_SECONDS, health_checks=False
+        )
 
     async def run(self, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run a sync database call on the writer's own thread and connection.
@@ -111,32 +95,12 @@ class Writer:
         gap): they queue behind the commits in flight, and a connection a
         database restart broke is replaced for them as for commits.
         """
-        if self._thread is None:
-            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="commit")
-        call = functools.partial(_on_own_connection, func, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self._thread, call)
-
-    def _release_when_idle(self) -> None:
-        if self._idle is not None:
-            self._idle.cancel()
-        self._idle = asyncio.get_running_loop().call_later(IDLE_CONNECTION_SECONDS, self._release)
-
-    def _release(self) -> None:
-        self._idle = None
-        if self._flushing is None and self._thread is not None:
-            self._thread.submit(_close_connection)
+        return await self._thread.run(func, *args, **kwargs)
 
     async def close(self) -> None:
         """Give back the connection and the thread (shutdown and tests); usable again after."""
-        if self._idle is not None:
-            self._idle.cancel()
-            self._idle = None
-        if self._flushing is not None:
-            await asyncio.shield(self._flushing)
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            await asyncio.get_running_loop().run_in_executor(thread, _close_connection)
-            thread.shutdown(wait=False)
+        await self.drained()
+        await asyncio.to_thread(self._thread.stop)
 
     async def drained(self) -> None:
         """Wait until every update submitted so far is committed (or has failed)."""
@@ -182,7 +146,6 @@ class Writer:
                     self.compact_soon(document_id)
         finally:
             self._flushing = None
-            self._release_when_idle()
 
     async def _commit(self, batch: list[_Item]) -> store.Appended:
         """Append the batch, retrying while the database cannot be reached.
