@@ -51,6 +51,7 @@ from bench.fault_services import ThrowawayPostgres, ThrowawayRedis, close_servic
 from bench.harness import YCLIENTS, Bench, stored_text
 from bench.procstat import proc_status_kb, wait_for_idle
 from bench.services import Server, setup_django
+from devtools import processes
 
 FAULT_LOAD = YCLIENTS / "fault-load.mjs"
 DOCUMENTS, CLIENTS, RATE, CARET_RATE = 10, 4, 5, 2
@@ -178,9 +179,7 @@ class LoadProcess:
         self.proc.stdin.flush()
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+        processes.kill(self.proc)
 
 
 def read_stored(

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from bench import fault_analysis as fa
+from devtools import processes
 from devtools.paths import YCLIENTS
 from devtools.waiting import wait_until
 from documents.models import Document, Membership, Role
@@ -76,9 +77,7 @@ class Load:
         self.proc.stdin.flush()
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+        processes.kill(self.proc)
 
 
 def test_carets_cross_processes_promptly_and_connected_editors_never_vanish(
