@@ -6,7 +6,9 @@ provides them); without them those tests fail rather than quietly skip.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -50,11 +52,18 @@ def fresh_channel_layers() -> Iterator[None]:
 
 @pytest.fixture(autouse=True, scope="session")
 def test_layer_prefix() -> Iterator[None]:
-    """Keep this session's channel-layer and presence keys apart in a shared Redis,
-    and remove them afterwards (servers killed on purpose never leave their groups)."""
+    """Keep this session's channel-layer, presence and cache keys apart in a shared
+    Redis, and remove them afterwards (servers killed on purpose never leave their
+    groups). The server processes get the same prefix (`server_env`); without it
+    here, throttle counters this process keeps would add up over runs."""
+    from django.core.cache import caches
+
     config = settings.CHANNEL_LAYERS["default"].setdefault("CONFIG", {})
     if settings.REDIS_URL:
         config["prefix"] = LAYER_PREFIX
+        settings.CACHES["default"]["KEY_PREFIX"] = LAYER_PREFIX
+        with contextlib.suppress(AttributeError):  # not opened yet
+            del caches["default"]
     yield
     if settings.REDIS_URL:
         import redis
@@ -64,6 +73,15 @@ def test_layer_prefix() -> Iterator[None]:
         if keys:
             client.delete(*keys)
         client.close()
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttles(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counters of this test's own: logins, sign-ups and mails from one address
+    would otherwise add up over a run."""
+    from documents.web import throttle
+
+    monkeypatch.setattr(throttle, "NAMESPACE", f"throttle-test-{uuid.uuid4().hex}:")
 
 
 @pytest.fixture
