@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from documents.models import DocumentUpdate, EmailAddress
+from documents.models import DocumentImage, DocumentUpdate, EmailAddress
 
 
 @admin.register(DocumentUpdate)
@@ -63,4 +63,32 @@ class EmailAddressAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: EmailAddress | None = None) -> bool:
+        return False
+
+
+@admin.register(DocumentImage)
+class DocumentImageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Uploaded images: which document, who, how big. Read-only: the bytes were sniffed
+    on upload, and a replaced file would skip that check."""
+
+    list_display = ["id", "document_id", "content_type", "width", "height", "size", "created_at"]
+    list_filter = ["content_type"]
+    search_fields = ["document__id", "id"]
+    ordering = ["-created_at"]
+    readonly_fields = [
+        "id",
+        "document",
+        "file",
+        "content_type",
+        "width",
+        "height",
+        "size",
+        "uploaded_by",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: DocumentImage | None = None) -> bool:
         return False

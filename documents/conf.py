@@ -66,6 +66,15 @@ DEFAULTS: dict[str, Any] = {
     "MAX_NAMED_VERSIONS": 100,
     # Named versions a user may save per minute, over all documents.
     "NAMED_VERSIONS_PER_MINUTE": 10,
+    # Uploaded images: bytes and pixels (width x height) per image, and
+    # uploads per user per hour over all documents.
+    "MAX_IMAGE_BYTES": 10 * 1024 * 1024,
+    "MAX_IMAGE_PIXELS": 40_000_000,
+    "IMAGE_UPLOADS_PER_HOUR": 120,
+    # Imported files (Markdown, HTML, .docx): bytes per file, and blocks per
+    # imported document.
+    "MAX_IMPORT_BYTES": 20 * 1024 * 1024,
+    "MAX_IMPORT_NODES": 50_000,
 }
 
 

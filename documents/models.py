@@ -283,3 +283,7 @@ class PendingShare(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role} for {self.email} on {self.document_id}"
+
+
+# Models of the app's packages, imported here so Django registers them with the app.
+from documents.images.models import DocumentImage as DocumentImage  # noqa: E402

@@ -206,6 +206,10 @@ STORAGES = {
     },
 }
 
+# Uploaded images live in the default storage (the file system under
+# MEDIA_ROOT) unless STORAGES names an "images" backend.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or BASE_DIR / "media")
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 if not DEBUG:

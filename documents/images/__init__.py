@@ -1,0 +1,1 @@
+"""Images in documents: uploaded, sniffed, and served only to the document's readers."""
