@@ -13,6 +13,7 @@ from documents.export.text import to_text
 from documents.export.tree import (
     FORMATS,
     FRAGMENT,
+    Images,
     Node,
     attributes_of,
     body_of,
@@ -22,6 +23,7 @@ from documents.export.tree import (
 __all__ = [
     "FORMATS",
     "FRAGMENT",
+    "Images",
     "Node",
     "attributes_of",
     "body_of",

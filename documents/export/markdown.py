@@ -13,14 +13,19 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from documents.export.html import html_block
 from documents.export.tree import (
     Element,
+    Images,
     Mark,
     Node,
     Source,
     Span,
     body_of,
+    cell_span,
     heading_level,
+    image_alt,
+    image_src,
     link_href,
     list_items,
     list_start,
@@ -30,7 +35,14 @@ from documents.export.tree import (
 
 MARKDOWN_DELIMITERS = {"bold": "**", "italic": "*", "strike": "~~"}
 # Marks Markdown has no syntax for, or whose syntax would be misread, as inline HTML.
-MARKDOWN_HTML_TAGS = {"bold": "strong", "italic": "em", "underline": "u", "strike": "del"}
+MARKDOWN_HTML_TAGS = {
+    "bold": "strong",
+    "italic": "em",
+    "underline": "u",
+    "strike": "del",
+    "highlight": "mark",
+}
+LIST_TAGS = ("bulletList", "orderedList", "taskList")
 
 _MARKDOWN_ESCAPE = re.compile(r"([\\`*_\[\]<>~])")
 _MARKDOWN_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
@@ -40,28 +52,28 @@ _MARKDOWN_LINE_START = re.compile(r"^([#>+=-])", re.MULTILINE)
 _MARKDOWN_NUMBER_START = re.compile(r"^(\d+)([.)])", re.MULTILINE)
 
 
-def to_markdown(source: Source) -> str:
-    """The body as CommonMark (with GFM strikethrough)."""
-    body = _md_blocks(body_of(source))
+def to_markdown(source: Source, *, images: Images | None = None) -> str:
+    """The body as CommonMark (with GFM strikethrough, tables and task lists)."""
+    body = _md_blocks(body_of(source), images=images)
     return body + "\n" if body else ""
 
 
-def _md_blocks(nodes: Iterable[Node], separator: str = "\n\n") -> str:
+def _md_blocks(nodes: Iterable[Node], separator: str = "\n\n", *, images: Images | None) -> str:
     blocks = []
     previous = ""
     for node in nodes:
         tag = node.tag if isinstance(node, Element) else ""
         # Two lists of the same kind in a row would read back as one list unless
         # their markers differ.
-        alternate = tag in ("bulletList", "orderedList") and tag == previous
-        rendered = _md_block(node, alternate=alternate)
+        alternate = tag in LIST_TAGS and tag == previous
+        rendered = _md_block(node, alternate=alternate, images=images)
         if rendered:
             blocks.append(rendered)
             previous = "" if alternate else tag
     return separator.join(blocks)
 
 
-def _md_block(node: Node, *, alternate: bool = False) -> str:
+def _md_block(node: Node, *, alternate: bool = False, images: Images | None = None) -> str:
     if isinstance(node, Span):
         return _md_inline((node,))
     tag = node.tag
@@ -71,10 +83,15 @@ def _md_block(node: Node, *, alternate: bool = False) -> str:
         # A heading is one line; its breaks become spaces.
         text = _md_inline(node.children).replace("\\\n", " ").replace("\n", " ")
         return f"{'#' * heading_level(node)} {text}" if text else ""
-    if tag in ("bulletList", "orderedList"):
-        return _md_list(node, alternate=alternate)
+    if tag in LIST_TAGS:
+        return _md_list(node, alternate=alternate, images=images)
     if tag == "blockquote":
-        return prefix_lines(_md_blocks(node.children), "> ", ">")
+        return prefix_lines(_md_blocks(node.children, images=images), "> ", ">")
+    if tag == "table":
+        return _md_table(node, images)
+    if tag == "image":
+        src = image_src(node, images)
+        return f"![{_md_escape(image_alt(node))}]({_md_destination(src)})" if src else ""
     if tag == "codeBlock":
         code = plain_text(node.children)
         longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
@@ -86,10 +103,55 @@ def _md_block(node: Node, *, alternate: bool = False) -> str:
         return "---"
     if tag == "hardBreak":
         return ""
-    return _md_blocks(node.children)
+    return _md_blocks(node.children, images=images)
 
 
-def _md_list(node: Element, *, alternate: bool) -> str:
+def _md_table(node: Element, images: Images | None) -> str:
+    """A GFM pipe table when the table fits one, else the table as HTML."""
+    rows = [row for row in node.children if isinstance(row, Element) and row.tag == "tableRow"]
+    grid = [[cell for cell in row.children if isinstance(cell, Element)] for row in rows]
+    width = len(grid[0]) if grid else 0
+    fits = (
+        width > 0
+        and all(len(cells) == width for cells in grid)
+        and all(cell.tag == "tableHeader" for cell in grid[0])
+        and all(cell.tag == "tableCell" for cells in grid[1:] for cell in cells)
+        and all(
+            cell_span(cell, "colspan") == 1
+            and cell_span(cell, "rowspan") == 1
+            and _md_cell(cell) is not None
+            for cells in grid
+            for cell in cells
+        )
+    )
+    if not fits:
+        # An HTML block ends at a blank line: newlines (only ever inside text)
+        # are written as character references, which read back the same.
+        return html_block(node, images).replace("\n", "&#10;")
+    lines = ["| " + " | ".join(_md_cell(cell) or "" for cell in cells) + " |" for cells in grid]
+    lines.insert(1, "|" + "|".join(" --- " for _ in range(width)) + "|")
+    return "\n".join(lines)
+
+
+def _md_cell(cell: Element) -> str | None:
+    """A cell's content as one line of a pipe table, or None when it needs more than a line."""
+    blocks = list(cell.children)
+    if not blocks:
+        return ""
+    if len(blocks) > 1:
+        return None
+    only = blocks[0]
+    if not isinstance(only, Element) or only.tag != "paragraph":
+        return None
+    if any(isinstance(child, Element) for child in only.children):
+        return None  # hard breaks, inline nodes
+    text = _md_inline(only.children)
+    if "\n" in text:
+        return None
+    return text.replace("|", "\\|")
+
+
+def _md_list(node: Element, *, alternate: bool, images: Images | None) -> str:
     items = [child for child in node.children if isinstance(child, Element)]
     # A list whose items are a paragraph (maybe followed by a nested list) is
     # written tight, like an editor shows it; anything more needs blank lines.
@@ -103,7 +165,7 @@ def _md_list(node: Element, *, alternate: bool) -> str:
     separator = "\n" if tight else "\n\n"
 
     def render_item(item: Element) -> str:
-        body = _md_blocks(item.children, separator)
+        body = _md_blocks(item.children, separator, images=images)
         if body and item.children and not _md_block(item.children[0]):
             # An item opening with an empty paragraph keeps its marker on a line
             # of its own; "- ---" would read as a horizontal rule.
@@ -115,7 +177,7 @@ def _md_list(node: Element, *, alternate: bool) -> str:
 
 def _interrupts_paragraph(node: Element) -> bool:
     """Whether this list may start on the line right after a paragraph, per CommonMark."""
-    if node.tag not in ("bulletList", "orderedList"):
+    if node.tag not in LIST_TAGS:
         return False
     if node.tag == "orderedList" and list_start(node) != 1:
         return False

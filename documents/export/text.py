@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from documents.export.tree import Node, Source, Span, body_of, list_items, plain_text, prefix_lines
+from documents.export.tree import (
+    Element,
+    Node,
+    Source,
+    Span,
+    body_of,
+    image_alt,
+    list_items,
+    plain_text,
+    prefix_lines,
+)
 
 
 def to_text(source: Source) -> str:
@@ -27,12 +37,23 @@ def _text_block(node: Node) -> str:
     tag = node.tag
     if tag in ("paragraph", "heading", "codeBlock"):
         return plain_text(node.children)
-    if tag in ("bulletList", "orderedList"):
+    if tag in ("bulletList", "orderedList", "taskList"):
         return list_items(node, lambda item: _text_blocks(item.children, "\n"), "\n")
     if tag == "blockquote":
         return prefix_lines(_text_blocks(node.children, "\n\n"), "> ", ">")
     if tag == "horizontalRule":
         return "---"
+    if tag == "table":
+        return "\n".join(_text_row(row) for row in node.children if isinstance(row, Element))
+    if tag == "image":
+        alt = image_alt(node)
+        return f"[image: {alt}]" if alt else "[image]"
     if tag == "hardBreak":
         return "\n"
     return _text_blocks(node.children, "\n\n")
+
+
+def _text_row(row: Element) -> str:
+    # One line per row, cells apart by " | ": a cell's own lines are joined by spaces.
+    cells = [child for child in row.children if isinstance(child, Element)]
+    return " | ".join(" ".join(_text_blocks(cell.children, "\n").split()) for cell in cells)

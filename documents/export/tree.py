@@ -31,11 +31,18 @@ FORMATS: dict[str, tuple[str, str]] = {
 
 # Marks nest in this order (outermost first) so that overlapping runs of text
 # open and close them consistently; code is innermost because nothing nests in it.
-MARK_ORDER = ("link", "bold", "italic", "underline", "strike", "code")
+MARK_ORDER = ("link", "bold", "italic", "underline", "strike", "highlight", "code")
 MAX_FILENAME_STEM = 120
 WINDOWS_RESERVED_NAMES = frozenset(
     ["CON", "PRN", "AUX", "NUL"] + [f"{port}{n}" for port in ("COM", "LPT") for n in range(1, 10)]
 )
+
+# The only image URL a body may show: an image of this very document, served by
+# documents/images/ to the document's readers. Anything else (another
+# document's image, another site's) is left out of every rendering, so an
+# export or a preview never links an image its reader may not fetch.
+_IMAGE_PATH = re.compile(r"/documents/([0-9a-f-]{36})/images/[0-9a-f-]{36}/")
+MAX_IMAGE_DIMENSION = 100_000
 
 # y-prosemirror stores marks that may overlap themselves as "<name>--<8 char hash>".
 _HASHED_MARK = re.compile(r"^(.*)--[a-zA-Z0-9+/=]{8}$")
@@ -53,6 +60,15 @@ def download_filename(title: str, fmt: str) -> str:
     if name.split(".")[0].upper() in WINDOWS_RESERVED_NAMES:
         name = f"_{name}"
     return f"{name}.{FORMATS[fmt][0]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Images:
+    """Which images a rendering shows (those of one document) and the origin to prefix."""
+
+    document_id: str
+    # "" keeps the site's relative URLs (previews); a download names the site.
+    origin: str = ""
 
 
 # The model ------------------------------------------------------------------
@@ -214,10 +230,13 @@ def list_items(
         if ordered:
             marker = f"{number}{')' if alternate else '.'} "
             number += 1
+        elif node.tag == "taskList":
+            marker = f"{'*' if alternate else '-'} [{'x' if task_checked(item) else ' '}] "
         else:
             marker = "* " if alternate else "- "
         first, *rest = render_item(item).split("\n")
-        indent = " " * len(marker)
+        # A task's "[ ] " is text of the item, so its content lines up after "- ".
+        indent = " " * (2 if node.tag == "taskList" else len(marker))
         lines = [marker + first if first else marker.rstrip()]
         lines += [indent + line if line else "" for line in rest]
         items.append("\n".join(lines))
@@ -226,3 +245,53 @@ def list_items(
 
 def prefix_lines(text: str, prefix: str, blank: str) -> str:
     return "\n".join(prefix + line if line else blank for line in text.split("\n"))
+
+
+def image_src(element: Element, images: Images | None) -> str | None:
+    """The URL to write for an image node, or None when it is not an image of this document."""
+    src = element.attrs.get("src")
+    if images is None or not isinstance(src, str):
+        return None
+    match = _IMAGE_PATH.fullmatch(src)
+    if match is None or match.group(1) != images.document_id.lower():
+        return None
+    return images.origin + src
+
+
+def image_dimension(element: Element, key: str) -> int | None:
+    """The image's width or height in pixels, or None when unset or not a sane number."""
+    try:
+        value = int(float(element.attrs.get(key)))  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return value if 0 < value <= MAX_IMAGE_DIMENSION else None
+
+
+def image_alt(element: Element) -> str:
+    alt = element.attrs.get("alt")
+    return " ".join(alt.split()) if isinstance(alt, str) else ""
+
+
+def task_checked(element: Element) -> bool:
+    return element.attrs.get("checked") is True
+
+
+def cell_span(element: Element, key: str) -> int:
+    """A table cell's colspan or rowspan: a whole number from 1 to 1000."""
+    try:
+        value = int(float(element.attrs.get(key, 1)))
+    except (TypeError, ValueError, OverflowError):
+        return 1
+    return min(max(value, 1), 1000)
+
+
+def cell_widths(element: Element) -> list[int] | None:
+    """A table cell's column widths in pixels (Tiptap's colwidth), or None."""
+    widths = element.attrs.get("colwidth")
+    if not isinstance(widths, list | tuple) or not widths:
+        return None
+    try:
+        values = [int(float(width)) for width in widths]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return values if all(0 < value <= MAX_IMAGE_DIMENSION for value in values) else None

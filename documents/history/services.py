@@ -119,7 +119,9 @@ def snapshot_content(*, snapshot: Snapshot) -> Doc:
 
 def snapshot_preview(*, snapshot: Snapshot) -> str:
     """The version's body as escaped HTML."""
-    return export.to_html(snapshot_content(snapshot=snapshot))
+    # Only images of this document show, as in the editor.
+    images = export.Images(str(snapshot.document_id))
+    return export.to_html(snapshot_content(snapshot=snapshot), images=images)
 
 
 def snapshot_restore(*, document: Document, snapshot: Snapshot, user: Any) -> Restored:

@@ -172,7 +172,7 @@ def api_history_detail(request: HttpRequest, pk: UUID, snapshot_id: int) -> Json
     return JsonResponse(
         {
             "version": _serialize(document, snapshot),
-            "html": export.to_html(content),
+            "html": export.to_html(content, images=export.Images(str(document.pk))),
             "text": export.to_text(content),
         }
     )

@@ -10,6 +10,7 @@ from django.test import Client
 from pycrdt import Doc, Map, XmlElement, XmlFragment, XmlText
 
 from documents import export
+from documents.export.html import PRINT_STYLE
 from documents.models import Document
 from documents.storage import store
 
@@ -199,6 +200,7 @@ def test_html_document_wraps_body_with_escaped_title() -> None:
     assert page == (
         '<!doctype html>\n<html>\n<head>\n<meta charset="utf-8">\n'
         "<title>A &quot;quoted&quot; &lt;title&gt;</title>\n"
+        f"<style>{PRINT_STYLE}</style>\n"
         "</head>\n<body>\n<p>x</p>\n</body>\n</html>\n"
     )
 

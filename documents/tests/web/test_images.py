@@ -191,3 +191,47 @@ def test_deleting_the_document_removes_the_bytes(
     with django_capture_on_commit_callbacks(execute=True):
         document.delete()
     assert not stored[0].exists()
+
+
+def test_history_preview_shows_this_documents_images_only(personas, document):
+    from pycrdt import XmlElement, XmlFragment
+
+    from documents.history import services as history
+    from documents.tests.web.test_history import edit
+
+    src = upload(client_for(personas["owner"]), document, image_bytes()).json()["src"]
+    other = f"/documents/{uuid.uuid4()}/images/{uuid.uuid4()}/"
+
+    def add_images(body: XmlFragment) -> None:
+        body.children.append(XmlElement("image", {"src": src, "width": 64.0, "height": 48.0}))
+        body.children.append(XmlElement("image", {"src": other, "width": 64.0, "height": 48.0}))
+
+    edit(document, add_images)
+    snapshot = history.snapshot_create(document=document, user=personas["owner"], label="v")
+    preview = history.snapshot_preview(snapshot=snapshot)
+    assert f'<img src="{src}" alt="" width="64" height="48">' in preview
+    assert other not in preview
+    page = client_for(personas["viewer"]).get(
+        reverse("document-history", kwargs={"pk": document.pk}) + f"?version={snapshot.pk}"
+    )
+    assert src in page.content.decode()
+
+
+def test_export_download_names_the_site_and_keeps_foreign_images_out(personas, document):
+    from pycrdt import XmlElement, XmlFragment
+
+    from documents.tests.web.test_history import edit
+
+    src = upload(client_for(personas["owner"]), document, image_bytes()).json()["src"]
+
+    def add_images(body: XmlFragment) -> None:
+        body.children.append(XmlElement("image", {"src": src}))
+        body.children.append(XmlElement("image", {"src": "https://tracker.example/p.gif"}))
+
+    edit(document, add_images)
+    client = client_for(personas["viewer"])
+    html = client.get(reverse("document-export", kwargs={"pk": document.pk, "fmt": "html"}))
+    assert f'src="http://testserver{src}"' in html.content.decode()
+    assert "tracker.example" not in html.content.decode()
+    md = client.get(reverse("document-export", kwargs={"pk": document.pk, "fmt": "md"}))
+    assert f"(http://testserver{src})" in md.content.decode()
