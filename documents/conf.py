@@ -71,10 +71,11 @@ DEFAULTS: dict[str, Any] = {
     "MAX_IMAGE_BYTES": 10 * 1024 * 1024,
     "MAX_IMAGE_PIXELS": 40_000_000,
     "IMAGE_UPLOADS_PER_HOUR": 120,
-    # Imported files (Markdown, HTML, .docx): bytes per file, and blocks per
-    # imported document.
-    "MAX_IMPORT_BYTES": 20 * 1024 * 1024,
+    # Imported files (Markdown, HTML, .docx): bytes per file, nodes (blocks,
+    # list items, cells, breaks) per imported document, imports per user per hour.
+    "MAX_IMPORT_BYTES": 10 * 1024 * 1024,
     "MAX_IMPORT_NODES": 50_000,
+    "IMPORTS_PER_HOUR": 30,
 }
 
 

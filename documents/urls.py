@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("documents.history.urls")),
     path("", include("documents.export.urls")),
     path("", include("documents.images.urls")),
+    path("", include("documents.imports.urls")),
 ]
