@@ -7,6 +7,7 @@ names below, so the split between modules stays an internal matter.
 
 from __future__ import annotations
 
+from documents.export.docx import to_docx
 from documents.export.html import html_document, to_html
 from documents.export.markdown import to_markdown
 from documents.export.text import to_text
@@ -29,6 +30,7 @@ __all__ = [
     "body_of",
     "download_filename",
     "html_document",
+    "to_docx",
     "to_html",
     "to_markdown",
     "to_text",

@@ -27,6 +27,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "txt": ("txt", "text/plain; charset=utf-8"),
     "html": ("html", "text/html; charset=utf-8"),
     "md": ("md", "text/markdown; charset=utf-8"),
+    "docx": ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
 }
 
 # Marks nest in this order (outermost first) so that overlapping runs of text

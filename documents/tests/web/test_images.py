@@ -235,3 +235,33 @@ def test_export_download_names_the_site_and_keeps_foreign_images_out(personas, d
     assert "tracker.example" not in html.content.decode()
     md = client.get(reverse("document-export", kwargs={"pk": document.pk, "fmt": "md"}))
     assert f"(http://testserver{src})" in md.content.decode()
+
+
+def test_docx_export_embeds_the_documents_images(personas, document):
+    from docx import Document as WordDocument
+    from pycrdt import XmlElement, XmlFragment
+
+    from documents.tests.web.test_history import edit
+
+    src = upload(client_for(personas["owner"]), document, image_bytes("PNG", (96, 48))).json()[
+        "src"
+    ]
+
+    def add_images(body: XmlFragment) -> None:
+        body.children.append(XmlElement("image", {"src": src, "width": 96.0, "height": 48.0}))
+
+    edit(document, add_images)
+    response = client_for(personas["viewer"]).get(
+        reverse("document-export", kwargs={"pk": document.pk, "fmt": "docx"})
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert 'filename="Test document.docx"' in response["Content-Disposition"]
+    word = WordDocument(io.BytesIO(response.content))
+    assert len(word.inline_shapes) == 1
+    assert (
+        client_for(personas["stranger"])
+        .get(reverse("document-export", kwargs={"pk": document.pk, "fmt": "docx"}))
+        .status_code
+        == 404
+    )
