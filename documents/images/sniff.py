@@ -40,12 +40,9 @@ class Sniffed:
 
 def sniff(data: bytes, *, max_pixels: int) -> Sniffed:
     """The image's real type and dimensions; NotAnImage or TooManyPixels otherwise."""
-    head = data[:512].lstrip().lower()
-    if head.startswith((b"<svg", b"<?xml")) or b"<svg" in head:
-        raise NotAnImage("SVG images are not accepted: they can carry script.")
     try:
         with warnings.catch_warnings():
-            # Pillow warns (and past twice the limit raises) on decompression
+            # Pillow warns (and past twice its own limit raises) on decompression
             # bombs; the limit here is ours and checked before any decoding.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=list(FORMATS)) as image:
@@ -53,17 +50,27 @@ def sniff(data: bytes, *, max_pixels: int) -> Sniffed:
                 if width <= 0 or height <= 0:
                     raise NotAnImage("The image has no pixels.")
                 if width * height > max_pixels:
-                    raise TooManyPixels(
-                        f"The image is {width} x {height} pixels; at most {max_pixels} pixels "
-                        "are accepted."
-                    )
+                    raise _too_many(width, height, max_pixels)
             # open() reads only the header; verify() walks the rest of the
             # file so a truncated or corrupt image is refused now, not shown broken.
             with Image.open(io.BytesIO(data), formats=[kind]) as image:
                 image.verify()
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as exc:
+    except (NotAnImage, TooManyPixels):
+        raise
+    except Image.DecompressionBombError:
+        raise TooManyPixels(f"The image has more than {max_pixels} pixels.") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        head = data[:1024].lstrip().lower()
+        if head.startswith((b"<svg", b"<?xml")) or b"<svg" in head:
+            raise NotAnImage("SVG images are not accepted: they can carry script.") from exc
         raise NotAnImage("The file is not a PNG, JPEG, GIF or WebP image.") from exc
     if kind not in FORMATS:
         raise NotAnImage("The file is not a PNG, JPEG, GIF or WebP image.")
     content_type, extension = FORMATS[kind]
     return Sniffed(content_type, extension, width, height)
+
+
+def _too_many(width: int, height: int, max_pixels: int) -> TooManyPixels:
+    return TooManyPixels(
+        f"The image is {width} x {height} pixels; at most {max_pixels} pixels are accepted."
+    )

@@ -265,3 +265,24 @@ def test_docx_export_embeds_the_documents_images(personas, document):
         .status_code
         == 404
     )
+
+
+def test_a_png_mentioning_svg_in_its_metadata_is_still_a_png(personas, document):
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "<svg> exported from a drawing tool")
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, format="PNG", pnginfo=info)
+    response = upload(client_for(personas["owner"]), document, out.getvalue())
+    assert response.status_code == 201
+
+
+def test_a_decompression_bomb_is_413_not_a_crash(personas, document):
+    # A tiny file declaring 30000 x 30000 pixels: refused from its header alone.
+    out = io.BytesIO()
+    Image.new("1", (30000, 30000)).save(out, format="PNG")
+    assert len(out.getvalue()) < 1024 * 1024
+    response = upload(client_for(personas["owner"]), document, out.getvalue())
+    assert response.status_code == 413
+    assert "pixels" in response.json()["error"]
