@@ -15,8 +15,10 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from pycrdt import XmlFragment
 
 from documents import conf, export
+from documents.export.tree import Element, plain_text
 from documents.images import services as images
 from documents.images.models import DocumentImage
 from documents.imports import builder, html, markdown
@@ -126,7 +128,7 @@ def document_import_into(*, document: Document, user: Any, filename: str, data: 
     read = read_file(filename=filename, data=data)
     # Locked so no editor's first keystroke slips in between the check and the import.
     Document.objects.select_for_update().filter(pk=document.pk).first()
-    if export.body_of(store.load(document.pk).update):
+    if not _is_empty(export.body_of(store.load(document.pk).update)):
         raise ImportRefused("The document is not empty: import into a new document instead.", 409)
     _fill(document=document, user=user, read=read, fallback_title=document.title)
     return document
@@ -149,6 +151,12 @@ def _fill(*, document: Document, user: Any, read: Read, fallback_title: str) -> 
             document.save(update_fields=["title", "updated_at"])
 
         def mutate(doc: Any) -> None:
+            # An editor that opened the document wrote its one empty paragraph
+            # (the schema's doc is block+): the import takes its place.
+            fragment = doc.get(export.FRAGMENT, type=XmlFragment)
+            with doc.transaction():
+                if len(fragment.children):
+                    del fragment.children[0 : len(fragment.children)]
             builder.write(doc, body)
             server_edits.set_title(doc, title)
 
@@ -161,6 +169,17 @@ def _fill(*, document: Document, user: Any, read: Read, fallback_title: str) -> 
         # in it, so they are removed here.
         images.images_discard(images=stored)
         raise
+
+
+def _is_empty(body: tuple[export.Node, ...]) -> bool:
+    """No content but empty paragraphs, as a document just opened in the editor has."""
+    return all(
+        isinstance(node, Element)
+        and node.tag == "paragraph"
+        and not plain_text(node.children).strip()
+        and not any(isinstance(child, Element) for child in node.children)
+        for node in body
+    )
 
 
 def _image_resolver(

@@ -171,6 +171,12 @@ def test_docx_brings_heading_list_table_and_its_image(personas, media):
 
 
 def test_import_into_an_empty_document_only(personas, document):
+    from pycrdt import XmlElement
+
+    from documents.tests.web.test_history import edit
+
+    # Opened once in the editor: one empty paragraph, which the import replaces.
+    edit(document, lambda body: body.children.append(XmlElement("paragraph")))
     services.document_import_into(
         document=document, user=personas["editor"], filename="a.md", data=b"# Filled"
     )
@@ -204,3 +210,45 @@ def test_import_document_command(personas, tmp_path, capsys):
     (tmp_path / "x.txt").write_text("x")
     with pytest.raises(CommandError, match="Only Markdown"):
         call_command("import_document", str(tmp_path / "x.txt"), "--owner", "viewer")
+
+
+def test_the_page_imports_into_an_empty_document(personas, document):
+    url = reverse("document-import") + f"?into={document.pk}"
+    page = client_for(personas["editor"]).get(url)
+    assert page.status_code == 200 and f'value="{document.pk}"'.encode() in page.content
+    file = io.BytesIO(b"# Filled in")
+    file.name = "x.md"
+    response = client_for(personas["editor"]).post(
+        reverse("document-import"), {"file": file, "into": str(document.pk)}
+    )
+    assert response["Location"] == reverse("document-edit", kwargs={"pk": document.pk})
+    assert export.to_text(content(document)) == "Filled in\n"
+    assert Document.objects.count() == 1
+    # Not empty any more: refused with a sentence, nothing changed.
+    file = io.BytesIO(b"again")
+    file.name = "y.md"
+    again = client_for(personas["owner"]).post(
+        reverse("document-import"), {"file": file, "into": str(document.pk)}
+    )
+    assert again.status_code == 409 and b"not empty" in again.content
+
+
+def test_importing_into_someone_elses_document_is_404_or_403(personas, document):
+    assert (
+        client_for(personas["stranger"])
+        .get(reverse("document-import") + f"?into={document.pk}")
+        .status_code
+        == 404
+    )
+    assert (
+        client_for(personas["viewer"])
+        .get(reverse("document-import") + f"?into={document.pk}")
+        .status_code
+        == 403
+    )
+    assert (
+        client_for(personas["owner"])
+        .get(reverse("document-import") + "?into=not-a-uuid")
+        .status_code
+        == 404
+    )
