@@ -7,6 +7,8 @@ import './editor.css'
 import { Editor } from '@tiptap/core'
 import Collaboration from '@tiptap/extension-collaboration'
 import CollaborationCaret from '@tiptap/extension-collaboration-caret'
+import Highlight from '@tiptap/extension-highlight'
+import { TaskItem, TaskList } from '@tiptap/extension-list'
 import { Placeholder } from '@tiptap/extensions'
 import StarterKit from '@tiptap/starter-kit'
 import { yUndoPluginKey } from '@tiptap/y-tiptap'
@@ -19,6 +21,7 @@ import { readConfig, websocketBase } from './config.js'
 import { bindIndicator } from './indicator.js'
 import { formatBytes } from './closecodes.js'
 import { frameLimited } from './framelimit.js'
+import { bindLinkBubble, linkExtension } from './links.js'
 import { showMessage, showNotice } from './notice.js'
 import { revertChanges } from './revert.js'
 import { bindRole } from './role.js'
@@ -42,11 +45,17 @@ function start() {
 
   const mount = $('editor')
   mount.replaceChildren()
+  let links = null
   const editor = new Editor({
     element: mount,
     editable: config.canEdit,
     extensions: [
-      StarterKit.configure({ undoRedo: false, link: { openOnClick: !config.canEdit } }),
+      // Links are links.js's (the server's allow-list, and the bubble).
+      StarterKit.configure({ undoRedo: false, link: false }),
+      linkExtension({ onShortcut: () => links?.edit() }),
+      Highlight,
+      TaskList,
+      TaskItem.configure({ nested: true }),
       Collaboration.configure({ document: ydoc }),
       CollaborationCaret.configure({ provider, user: self }),
       Placeholder.configure({ placeholder: config.canEdit ? 'Start writing…' : '' }),
@@ -60,7 +69,14 @@ function start() {
       },
     },
   })
-  const refreshToolbar = bindToolbar({ toolbar: $('toolbar'), editor })
+  links = bindLinkBubble({ editor })
+  const refreshToolbar = bindToolbar({
+    toolbar: $('toolbar'),
+    editor,
+    actions: {
+      link: { command: () => links.edit(), active: (e) => e.isActive('link') },
+    },
+  })
 
   $('doc-title').readOnly = !config.canEdit
   bindTitle({
