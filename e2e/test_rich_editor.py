@@ -157,3 +157,79 @@ def test_marks_and_rule_from_the_toolbar(both: tuple[Peer, Peer]) -> None:
     expect(alice.page.locator("#toolbar [data-action=underline]")).not_to_have_class(
         re.compile("is-active")
     )
+
+
+def caret_in_cell(peer: Peer, index: int) -> None:
+    """The caret into the index-th cell of the document (negative: from the end)."""
+    peer.page.evaluate(
+        "i => { const e = window.__editor; const at = [];"
+        " e.state.doc.descendants((n, pos) => { if (n.type.spec.tableRole?.endsWith('cell')"
+        " || n.type.spec.tableRole === 'header_cell') at.push(pos) });"
+        " e.chain().focus().setTextSelection(at.at(i) + 2).run() }",
+        index,
+    )
+
+
+def test_table_rows_and_columns_added_in_one_editor_appear_in_the_other(
+    both: tuple[Peer, Peer],
+) -> None:
+    alice, bob = both
+    alice.focus_end()
+    alice.page.click("#toolbar [data-action=table]")
+    expect(bob.page.locator(".ProseMirror table th")).to_have_count(3)
+    expect(bob.page.locator(".ProseMirror table tr")).to_have_count(3)
+    tools = alice.page.locator("#table-tools")
+    expect(tools).to_be_visible()
+    alice.type("Name")
+    bob.wait_text_contains("Name")
+
+    tools.get_by_role("button", name="+ Row below").click()
+    expect(bob.page.locator(".ProseMirror table tr")).to_have_count(4)
+    tools.get_by_role("button", name="+ Col right").click()
+    expect(bob.page.locator(".ProseMirror table tr").first.locator("th")).to_have_count(4)
+    caret_in_cell(alice, -1)  # the last cell, in the new column
+    tools.get_by_title("Delete the column").click()
+    expect(bob.page.locator(".ProseMirror table tr").first.locator("th")).to_have_count(3)
+
+    # The header row off and on again.
+    expect(tools.get_by_role("button", name="Header row")).to_have_attribute("aria-pressed", "true")
+    caret_in_cell(alice, 0)
+    tools.get_by_role("button", name="Header row").click()
+    expect(bob.page.locator(".ProseMirror table th")).to_have_count(0)
+    tools.get_by_role("button", name="Header row").click()
+    expect(bob.page.locator(".ProseMirror table th")).to_have_count(3)
+    # (Read from the document: Alice's caret label sits in that cell.)
+    assert (
+        bob.page.evaluate("window.__editor.state.doc.firstChild.firstChild.firstChild.textContent")
+        == "Name"
+    )
+
+    tools.get_by_role("button", name="Delete table").click()
+    expect(bob.page.locator(".ProseMirror table")).to_have_count(0)
+    expect(tools).to_be_hidden()
+
+
+def test_a_pasted_table_is_kept(both: tuple[Peer, Peer]) -> None:
+    alice, bob = both
+    alice.focus_end()
+    # What a spreadsheet puts on the clipboard: HTML with styles and a colgroup.
+    paste(
+        alice,
+        html='<meta charset="utf-8"><google-sheets-html-origin><table style="border:1px">'
+        '<colgroup><col width="100"><col width="120"></colgroup><tbody>'
+        '<tr><td style="font-weight:bold">Region</td><td>Sales</td></tr>'
+        '<tr><td>North</td><td colspan="1">120</td></tr>'
+        "<tr><td>South</td><td>95</td></tr></tbody></table>",
+        text="Region\tSales\nNorth\t120\nSouth\t95",
+    )
+    expect(bob.page.locator(".ProseMirror table tr")).to_have_count(3)
+    expect(bob.page.locator(".ProseMirror table td")).to_have_count(6)
+    expect(bob.page.locator(".ProseMirror table td").nth(4)).to_have_text("South")
+
+    # Tab-separated text alone, as some sheets and terminals copy it.
+    alice.focus_end()
+    paste(alice, html=None, text="Item\tQty\r\nPens\t3\r\nInk\t2\r\n")
+    expect(bob.page.locator(".ProseMirror table")).to_have_count(2)
+    expect(bob.page.locator(".ProseMirror table").nth(1).locator("td")).to_have_count(6)
+    tree = doc_json(bob)
+    assert [node["type"] for node in tree["content"]].count("table") == 2

@@ -22,6 +22,7 @@ import { bindIndicator } from './indicator.js'
 import { formatBytes } from './closecodes.js'
 import { frameLimited } from './framelimit.js'
 import { bindLinkBubble, linkExtension } from './links.js'
+import { bindTableTools, insertTable, tableExtensions } from './tables.js'
 import { showMessage, showNotice } from './notice.js'
 import { revertChanges } from './revert.js'
 import { bindRole } from './role.js'
@@ -56,6 +57,7 @@ function start() {
       Highlight,
       TaskList,
       TaskItem.configure({ nested: true }),
+      ...tableExtensions(),
       Collaboration.configure({ document: ydoc }),
       CollaborationCaret.configure({ provider, user: self }),
       Placeholder.configure({ placeholder: config.canEdit ? 'Start writing…' : '' }),
@@ -70,11 +72,13 @@ function start() {
     },
   })
   links = bindLinkBubble({ editor })
+  bindTableTools({ bar: $('table-tools'), editor })
   const refreshToolbar = bindToolbar({
     toolbar: $('toolbar'),
     editor,
     actions: {
       link: { command: () => links.edit(), active: (e) => e.isActive('link') },
+      table: { command: insertTable, can: (e) => e.can().insertTable() },
     },
   })
 
