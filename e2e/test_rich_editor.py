@@ -233,3 +233,141 @@ def test_a_pasted_table_is_kept(both: tuple[Peer, Peer]) -> None:
     expect(bob.page.locator(".ProseMirror table").nth(1).locator("td")).to_have_count(6)
     tree = doc_json(bob)
     assert [node["type"] for node in tree["content"]].count("table") == 2
+
+
+def test_replace_all_changes_every_match_in_both_editors_and_one_undo_brings_them_back(
+    both: tuple[Peer, Peer],
+) -> None:
+    alice, bob = both
+    alice.focus_end()
+    alice.type("The cat sat. A Cat ran.")
+    alice.press("Enter")
+    alice.type("No dog here, one more cat.")
+    bob.wait_text_contains("one more cat.")
+
+    alice.press("Control+h")
+    panel = alice.page.locator("#find-panel")
+    expect(panel.get_by_label("Replace with")).to_be_focused()
+    panel.get_by_label("Find", exact=True).fill("cat")
+    expect(panel.locator(".find-count")).to_have_text("1 of 3")
+    expect(alice.page.locator(".ProseMirror .find-match")).to_have_count(3)
+    panel.get_by_label("Match case").check()
+    expect(panel.locator(".find-count")).to_have_text("1 of 2")
+    panel.get_by_label("Match case").uncheck()
+    expect(panel.locator(".find-count")).to_have_text("1 of 3")
+    # Matches are drawn, not written: Bob sees none.
+    expect(bob.page.locator(".ProseMirror .find-match")).to_have_count(0)
+
+    panel.get_by_label("Replace with").fill("lion")
+    panel.get_by_role("button", name="Replace all").click()
+    expected = "The lion sat. A lion ran.No dog here, one more lion."
+    for peer in (alice, bob):
+        peer.page.wait_for_function(
+            "t => window.__editor.state.doc.textContent === t", arg=expected
+        )
+    expect(panel.locator(".find-count")).to_have_text("No results")
+
+    # One undo (Collaboration's UndoManager) takes back every replacement, for both.
+    panel.get_by_role("button", name="Close find").click()
+    alice.page.wait_for_function("window.__editor.isFocused")
+    alice.press("Control+z")
+    original = "The cat sat. A Cat ran.No dog here, one more cat."
+    for peer in (alice, bob):
+        peer.page.wait_for_function(
+            "t => window.__editor.state.doc.textContent === t", arg=original
+        )
+
+
+def test_counts_of_the_document_and_of_a_selection(both: tuple[Peer, Peer]) -> None:
+    alice, bob = both
+    alice.focus_end()
+    alice.type("Hello brave new world")
+    counts = bob.page.locator("#doc-counts")
+    expect(counts).to_have_attribute("data-words", "4")
+    expect(counts).to_have_attribute("data-characters", "21")
+    expect(counts).to_have_text("4 words · 21 characters")
+    alice.press("Enter")
+    alice.type("Two more")
+    expect(counts).to_have_attribute("data-words", "6")
+    # A selection: "brave new" (9 characters, 2 words).
+    bob.page.evaluate("window.__editor.commands.setTextSelection({ from: 7, to: 16 })")
+    expect(counts).to_have_attribute("data-selection-words", "2")
+    expect(counts).to_have_attribute("data-selection-characters", "9")
+    expect(counts).to_have_text("2 of 6 words · 9 of 29 characters")
+
+
+def test_outline_lists_the_headings_and_goes_to_them(both: tuple[Peer, Peer]) -> None:
+    alice, bob = both
+    bob.page.click("#toolbar [data-action=outline]")
+    outline = bob.page.locator("#outline-panel")
+    expect(outline).to_be_visible()
+    expect(outline.locator(".outline-empty")).to_be_visible()
+
+    alice.focus_end()
+    alice.page.click("#toolbar [data-action=h1]")
+    alice.type("Plan")
+    alice.press("Enter")
+    for index in range(40):
+        alice.type(f"Line {index}")
+        alice.press("Enter")
+    alice.page.click("#toolbar [data-action=h2]")
+    alice.type("Budget")
+    alice.press("Enter")
+    alice.type("Numbers")
+
+    items = outline.locator(".outline-link")
+    expect(items).to_have_text(["Plan", "Budget"])
+    expect(outline.locator(".outline-level-2")).to_have_text("Budget")
+    # Renamed by Alice: the outline follows.
+    alice.page.evaluate(
+        "() => { const e = window.__editor; let at = null;"
+        " e.state.doc.descendants((n, pos) => { if (n.attrs.level === 2) at = pos });"
+        " e.chain().setTextSelection(at + 7).insertContent(' 2027').run() }"
+    )
+    expect(items).to_have_text(["Plan", "Budget 2027"])
+
+    bob.page.evaluate("window.scrollTo(0, 0)")
+    items.nth(1).click()
+    heading = bob.page.locator(".ProseMirror h2")
+    bob.page.wait_for_function(
+        "() => { const r = document.querySelector('.ProseMirror h2').getBoundingClientRect();"
+        " return r.top >= 0 && r.bottom <= window.innerHeight }"
+    )
+    expect(heading).to_be_in_viewport()
+
+
+def test_shortcut_sheet_opens_with_ctrl_slash(both: tuple[Peer, Peer]) -> None:
+    alice, _ = both
+    alice.focus_end()
+    alice.press("Control+/")
+    sheet = alice.page.locator("#shortcuts-dialog")
+    expect(sheet).to_be_visible()
+    expect(sheet).to_contain_text("Link")
+    expect(sheet).to_contain_text("Ctrl+K")
+    alice.press("Escape")
+    expect(sheet).to_be_hidden()
+
+
+def test_a_viewer_gets_the_reading_tools_only(
+    both: tuple[Peer, Peer], doc: Any, make_user: Any, make_peer: Any
+) -> None:
+    from documents.models import Membership, Role
+
+    alice, _ = both
+    carol_user = make_user("Carol")
+    Membership.objects.create(document=doc, user=carol_user, role=Role.VIEWER)
+    carol = make_peer(carol_user).open(doc)
+    alice.focus_end()
+    alice.type("Visible to viewers")
+    carol.wait_text_contains("Visible to viewers")
+
+    for action in ("bold", "link", "table", "taskList", "undo"):
+        expect(carol.page.locator(f"#toolbar [data-action={action}]")).to_be_hidden()
+    for action in ("find", "outline", "shortcuts"):
+        expect(carol.page.locator(f"#toolbar [data-action={action}]")).to_be_enabled()
+    carol.page.click("#toolbar [data-action=find]")
+    panel = carol.page.locator("#find-panel")
+    panel.get_by_label("Find", exact=True).fill("viewers")
+    expect(panel.locator(".find-count")).to_have_text("1 of 1")
+    expect(panel.get_by_role("button", name="Replace all")).to_be_hidden()
+    expect(carol.page.locator("#doc-counts")).to_have_attribute("data-words", "3")

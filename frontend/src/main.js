@@ -20,13 +20,17 @@ import { bindAvatars } from './avatars.js'
 import { readConfig, websocketBase } from './config.js'
 import { bindIndicator } from './indicator.js'
 import { formatBytes } from './closecodes.js'
+import { bindCounts } from './counts.js'
+import { bindFind, FindExtension } from './find.js'
 import { frameLimited } from './framelimit.js'
 import { bindLinkBubble, linkExtension } from './links.js'
 import { bindTableTools, insertTable, tableExtensions } from './tables.js'
 import { showMessage, showNotice } from './notice.js'
 import { revertChanges } from './revert.js'
+import { bindOutline } from './outline.js'
 import { bindRole } from './role.js'
 import { bindShare } from './share/index.js'
+import { bindShortcuts } from './shortcuts.js'
 import { ConnectionStatus } from './status.js'
 import { bindTitle } from './title.js'
 import { bindToolbar } from './toolbar.js'
@@ -58,6 +62,7 @@ function start() {
       TaskList,
       TaskItem.configure({ nested: true }),
       ...tableExtensions(),
+      FindExtension,
       Collaboration.configure({ document: ydoc }),
       CollaborationCaret.configure({ provider, user: self }),
       Placeholder.configure({ placeholder: config.canEdit ? 'Start writing…' : '' }),
@@ -73,12 +78,22 @@ function start() {
   })
   links = bindLinkBubble({ editor })
   bindTableTools({ bar: $('table-tools'), editor })
-  const refreshToolbar = bindToolbar({
+  // The editor's undo history (Collaboration's UndoManager), which a revert edits too.
+  const history = () => yUndoPluginKey.getState(editor.state)?.undoManager ?? null
+  let refreshToolbar = () => {}
+  const find = bindFind({ editor, history, onToggle: () => refreshToolbar() })
+  const outline = bindOutline({ editor, onToggle: () => refreshToolbar() })
+  const shortcuts = bindShortcuts({ onFind: () => find.open(), onReplace: () => find.open({ replace: true }) })
+  bindCounts({ box: $('doc-counts'), editor })
+  refreshToolbar = bindToolbar({
     toolbar: $('toolbar'),
     editor,
     actions: {
       link: { command: () => links.edit(), active: (e) => e.isActive('link') },
       table: { command: insertTable, can: (e) => e.can().insertTable() },
+      find: { command: () => (find.isOpen() ? find.hide() : find.open()), active: () => find.isOpen(), always: true },
+      outline: { command: () => outline.toggle(), active: () => outline.isOpen(), always: true },
+      shortcuts: { command: () => shortcuts.open(), always: true },
     },
   })
 
@@ -110,8 +125,6 @@ function start() {
     badge: $('role-badge'),
   })
   const notice = $('editor-notice')
-  // The editor's undo history (Collaboration's UndoManager), which a revert edits too.
-  const history = () => yUndoPluginKey.getState(editor.state)?.undoManager ?? null
 
   const status = new ConnectionStatus({
     provider,
