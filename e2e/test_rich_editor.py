@@ -371,3 +371,19 @@ def test_a_viewer_gets_the_reading_tools_only(
     expect(panel.locator(".find-count")).to_have_text("1 of 1")
     expect(panel.get_by_role("button", name="Replace all")).to_be_hidden()
     expect(carol.page.locator("#doc-counts")).to_have_attribute("data-words", "3")
+
+
+def test_print_shows_the_document_alone(both: tuple[Peer, Peer]) -> None:
+    alice, bob = both
+    alice.focus_end()
+    alice.type("Printed words")
+    bob.wait_text_contains("Printed words")
+    bob.focus_end()
+    expect(alice.page.locator(".collaboration-carets__label")).to_be_visible()
+    alice.page.click("#toolbar [data-action=outline]")
+    alice.page.emulate_media(media="print")
+    for hidden in ("#toolbar", ".editor-header", "#outline-panel", "#doc-counts"):
+        expect(alice.page.locator(hidden)).to_be_hidden()
+    expect(alice.page.locator(".collaboration-carets__label")).to_be_hidden()
+    expect(alice.page.locator(".ProseMirror")).to_contain_text("Printed words")
+    assert alice.page.pdf()[:4] == b"%PDF"
