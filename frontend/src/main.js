@@ -22,6 +22,7 @@ import { bindIndicator } from './indicator.js'
 import { formatBytes } from './closecodes.js'
 import { bindCounts } from './counts.js'
 import { bindFind, FindExtension } from './find.js'
+import { imageExtensions } from './images.js'
 import { frameLimited } from './framelimit.js'
 import { bindLinkBubble, linkExtension } from './links.js'
 import { bindTableTools, insertTable, tableExtensions } from './tables.js'
@@ -51,6 +52,12 @@ function start() {
   const mount = $('editor')
   mount.replaceChildren()
   let links = null
+  const notice = $('editor-notice')
+  const images = imageExtensions({
+    documentId: config.documentId,
+    uploadUrl: config.imagesUrl,
+    onError: (text) => showMessage({ box: notice, kind: 'image-refused', text, dismissable: true }),
+  })
   const editor = new Editor({
     element: mount,
     editable: config.canEdit,
@@ -63,6 +70,7 @@ function start() {
       TaskItem.configure({ nested: true }),
       ...tableExtensions(),
       FindExtension,
+      ...images.extensions,
       Collaboration.configure({ document: ydoc }),
       CollaborationCaret.configure({ provider, user: self }),
       Placeholder.configure({ placeholder: config.canEdit ? 'Start writing…' : '' }),
@@ -91,6 +99,7 @@ function start() {
     actions: {
       link: { command: () => links.edit(), active: (e) => e.isActive('link') },
       table: { command: insertTable, can: (e) => e.can().insertTable() },
+      image: { command: () => images.pick() },
       find: { command: () => (find.isOpen() ? find.hide() : find.open()), active: () => find.isOpen(), always: true },
       outline: { command: () => outline.toggle(), active: () => outline.isOpen(), always: true },
       shortcuts: { command: () => shortcuts.open(), always: true },
@@ -124,7 +133,6 @@ function start() {
     banner: $('readonly-banner'),
     badge: $('role-badge'),
   })
-  const notice = $('editor-notice')
 
   const status = new ConnectionStatus({
     provider,
