@@ -28,7 +28,9 @@ export function countsOf(state) {
   const result = { words: countWords(all), characters: countCharacters(all), selection: null }
   if (!selection.empty) {
     const picked = selection.ranges.map((r) => textOf(doc, r.$from.pos, r.$to.pos)).join('\n')
-    result.selection = { words: countWords(picked), characters: countCharacters(picked) }
+    const characters = countCharacters(picked)
+    // A selected image or rule holds no text: the document's counts stay.
+    if (characters) result.selection = { words: countWords(picked), characters }
   }
   return result
 }

@@ -205,6 +205,13 @@ function start() {
     if (event.persisted) window.location.reload()
   })
 
+  // Panels sit under the toolbar, whose height changes (the table bar, wrapping).
+  const toolbar = $('toolbar')
+  new ResizeObserver(() => {
+    const bottom = Math.round(toolbar.getBoundingClientRect().height + toolbar.offsetTop)
+    document.documentElement.style.setProperty('--chrome-bottom', `${bottom}px`)
+  }).observe(toolbar)
+
   document.body.classList.add('editor-ready')
   // For the browser tests and benchmarks; a normal page exposes nothing.
   if (config.testHooks) {
