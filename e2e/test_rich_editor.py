@@ -73,6 +73,12 @@ def test_typed_and_pasted_urls_become_links(both: tuple[Peer, Peer]) -> None:
     alice.press("Enter")
     paste(alice, html=None, text="mailto:team@example.com")
     expect(bob.page.locator(".ProseMirror a[href='mailto:team@example.com']")).to_have_count(1)
+    alice.focus_end()
+    alice.press("Enter")
+    alice.type("Also www.example.org or notes.txt here")
+    expect(bob.page.locator(".ProseMirror a[href='https://www.example.org']")).to_have_count(1)
+    bob.wait_text_contains("notes.txt here")
+    expect(bob.page.locator(".ProseMirror a", has_text="notes.txt")).to_have_count(0)
 
 
 def test_a_javascript_link_never_becomes_an_href(both: tuple[Peer, Peer]) -> None:

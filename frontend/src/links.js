@@ -37,7 +37,10 @@ export function linkExtension({ onShortcut }) {
     linkOnPaste: true,
     defaultProtocol: 'https',
     isAllowedUri: (url) => safeHref(url) !== null,
-    shouldAutoLink: (url) => safeHref(url) !== null && /^(https?:\/\/|mailto:)/i.test(url),
+    // What people mean as links when they type them: a full web address, an
+    // e-mail address, or one starting www. (made https://); not "file.txt".
+    shouldAutoLink: (url) =>
+      safeHref(url) !== null && /^(https?:\/\/|mailto:|www\.|[^\s@/:]+@[^\s@/]+\.[a-z]{2,}$)/i.test(url),
   })
 }
 
