@@ -102,6 +102,36 @@ def test_pasted_image_file_is_uploaded(both: tuple[Peer, Peer], doc: Any) -> Non
     wait_loaded(bob, doc, 1)
 
 
+DROP_FILE = """([bytes, name]) => {
+  const data = new DataTransfer()
+  data.items.add(new File([new Uint8Array(bytes)], name, { type: 'image/png' }))
+  const target = document.querySelector('.ProseMirror p')
+  const box = target.getBoundingClientRect()
+  const at = { clientX: box.left + 4, clientY: box.top + box.height / 2, bubbles: true, cancelable: true }
+  target.dispatchEvent(new DragEvent('dragover', { ...at, dataTransfer: data }))
+  target.dispatchEvent(new DragEvent('drop', { ...at, dataTransfer: data }))
+}"""
+
+
+def test_dropped_image_file_is_uploaded_where_it_was_dropped(
+    both: tuple[Peer, Peer], doc: Any
+) -> None:
+    alice, bob = both
+    alice.focus_end()
+    alice.type("Above")
+    alice.press("Enter")
+    alice.type("Below")
+    bob.wait_text_contains("Below")
+    alice.page.evaluate(DROP_FILE, [list(png(40, 25)), "dropped.png"])
+    expect(own_images(bob, doc)).to_have_attribute("height", "25")
+    wait_loaded(bob, doc, 1)
+    # Dropped on the first paragraph: the image goes there, the text stays.
+    types = bob.page.evaluate("window.__editor.getJSON().content.map(n => n.type)")
+    assert types.count("image") == 1
+    assert types.index("image") < 2, types
+    assert bob.page.evaluate("window.__editor.state.doc.textContent") == "AboveBelow"
+
+
 def test_pasted_html_keeps_no_foreign_image(both: tuple[Peer, Peer], doc: Any) -> None:
     alice, bob = both
     alice.focus_end()
