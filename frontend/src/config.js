@@ -48,6 +48,11 @@ export function readConfig(doc = document) {
       Number.isInteger(raw.titleMaxLength) && raw.titleMaxLength > 0
         ? raw.titleMaxLength
         : DEFAULT_TITLE_MAX_LENGTH,
+    // Where this document's images are uploaded (the server's images API).
+    imagesUrl:
+      typeof raw.imagesUrl === 'string'
+        ? raw.imagesUrl
+        : `/api/documents/${encodeURIComponent(String(raw.documentId))}/images/`,
     // window.__editor and friends, for the browser tests and benchmarks only.
     testHooks: raw.testHooks === true,
   }

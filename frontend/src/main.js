@@ -7,6 +7,8 @@ import './editor.css'
 import { Editor } from '@tiptap/core'
 import Collaboration from '@tiptap/extension-collaboration'
 import CollaborationCaret from '@tiptap/extension-collaboration-caret'
+import Highlight from '@tiptap/extension-highlight'
+import { TaskItem, TaskList } from '@tiptap/extension-list'
 import { Placeholder } from '@tiptap/extensions'
 import StarterKit from '@tiptap/starter-kit'
 import { yUndoPluginKey } from '@tiptap/y-tiptap'
@@ -18,11 +20,18 @@ import { bindAvatars } from './avatars.js'
 import { readConfig, websocketBase } from './config.js'
 import { bindIndicator } from './indicator.js'
 import { formatBytes } from './closecodes.js'
+import { bindCounts } from './counts.js'
+import { bindFind, FindExtension } from './find.js'
+import { imageExtensions } from './images.js'
 import { frameLimited } from './framelimit.js'
+import { bindLinkBubble, linkExtension } from './links.js'
+import { bindTableTools, insertTable, tableExtensions } from './tables.js'
 import { showMessage, showNotice } from './notice.js'
 import { revertChanges } from './revert.js'
+import { bindOutline } from './outline.js'
 import { bindRole } from './role.js'
 import { bindShare } from './share/index.js'
+import { bindShortcuts } from './shortcuts.js'
 import { ConnectionStatus } from './status.js'
 import { bindTitle } from './title.js'
 import { bindToolbar } from './toolbar.js'
@@ -42,11 +51,26 @@ function start() {
 
   const mount = $('editor')
   mount.replaceChildren()
+  let links = null
+  const notice = $('editor-notice')
+  const images = imageExtensions({
+    documentId: config.documentId,
+    uploadUrl: config.imagesUrl,
+    onError: (text) => showMessage({ box: notice, kind: 'image-refused', text, dismissable: true }),
+  })
   const editor = new Editor({
     element: mount,
     editable: config.canEdit,
     extensions: [
-      StarterKit.configure({ undoRedo: false, link: { openOnClick: !config.canEdit } }),
+      // Links are links.js's (the server's allow-list, and the bubble).
+      StarterKit.configure({ undoRedo: false, link: false }),
+      linkExtension({ onShortcut: () => links?.edit() }),
+      Highlight,
+      TaskList,
+      TaskItem.configure({ nested: true }),
+      ...tableExtensions(),
+      FindExtension,
+      ...images.extensions,
       Collaboration.configure({ document: ydoc }),
       CollaborationCaret.configure({ provider, user: self }),
       Placeholder.configure({ placeholder: config.canEdit ? 'Start writing…' : '' }),
@@ -60,7 +84,27 @@ function start() {
       },
     },
   })
-  const refreshToolbar = bindToolbar({ toolbar: $('toolbar'), editor })
+  links = bindLinkBubble({ editor })
+  bindTableTools({ bar: $('table-tools'), editor })
+  // The editor's undo history (Collaboration's UndoManager), which a revert edits too.
+  const history = () => yUndoPluginKey.getState(editor.state)?.undoManager ?? null
+  let refreshToolbar = () => {}
+  const find = bindFind({ editor, history, onToggle: () => refreshToolbar() })
+  const outline = bindOutline({ editor, onToggle: () => refreshToolbar() })
+  const shortcuts = bindShortcuts({ onFind: () => find.open(), onReplace: () => find.open({ replace: true }) })
+  bindCounts({ box: $('doc-counts'), editor })
+  refreshToolbar = bindToolbar({
+    toolbar: $('toolbar'),
+    editor,
+    actions: {
+      link: { command: () => links.edit(), active: (e) => e.isActive('link') },
+      table: { command: insertTable, can: (e) => e.can().insertTable() },
+      image: { command: () => images.pick() },
+      find: { command: () => (find.isOpen() ? find.hide() : find.open()), active: () => find.isOpen(), always: true },
+      outline: { command: () => outline.toggle(), active: () => outline.isOpen(), always: true },
+      shortcuts: { command: () => shortcuts.open(), always: true },
+    },
+  })
 
   $('doc-title').readOnly = !config.canEdit
   bindTitle({
@@ -89,9 +133,6 @@ function start() {
     banner: $('readonly-banner'),
     badge: $('role-badge'),
   })
-  const notice = $('editor-notice')
-  // The editor's undo history (Collaboration's UndoManager), which a revert edits too.
-  const history = () => yUndoPluginKey.getState(editor.state)?.undoManager ?? null
 
   const status = new ConnectionStatus({
     provider,
@@ -163,6 +204,13 @@ function start() {
   window.addEventListener('pageshow', (event) => {
     if (event.persisted) window.location.reload()
   })
+
+  // Panels sit under the toolbar, whose height changes (the table bar, wrapping).
+  const toolbar = $('toolbar')
+  new ResizeObserver(() => {
+    const bottom = Math.round(toolbar.getBoundingClientRect().height + toolbar.offsetTop)
+    document.documentElement.style.setProperty('--chrome-bottom', `${bottom}px`)
+  }).observe(toolbar)
 
   document.body.classList.add('editor-ready')
   // For the browser tests and benchmarks; a normal page exposes nothing.
