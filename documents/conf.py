@@ -66,6 +66,11 @@ DEFAULTS: dict[str, Any] = {
     "MAX_NAMED_VERSIONS": 100,
     # Named versions a user may save per minute, over all documents.
     "NAMED_VERSIONS_PER_MINUTE": 10,
+    # Comments (new threads, replies and edits) a user may write per minute.
+    "COMMENTS_PER_MINUTE": 30,
+    # A thread mails a person at most once per this many seconds; what comes
+    # in between goes in its next mail.
+    "COMMENT_MAIL_BATCH_SECONDS": 600,
 }
 
 
