@@ -113,6 +113,7 @@ def threads(request: HttpRequest, pk: UUID) -> HttpResponse:
         return JsonResponse(
             {
                 "threads": [thread_json(t) for t in _threads(document)],
+                "role": role.value,
                 "can_comment": can_comment(role),
                 "people": people(Document.objects.select_related("owner").get(pk=document.pk)),
             }

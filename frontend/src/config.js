@@ -48,6 +48,8 @@ export function readConfig(doc = document) {
       Number.isInteger(raw.titleMaxLength) && raw.titleMaxLength > 0
         ? raw.titleMaxLength
         : DEFAULT_TITLE_MAX_LENGTH,
+    // The comments' JSON API (documents/comments/); null on pages without comments.
+    commentsUrl: typeof raw.commentsUrl === 'string' ? raw.commentsUrl : null,
     // window.__editor and friends, for the browser tests and benchmarks only.
     testHooks: raw.testHooks === true,
   }

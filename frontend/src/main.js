@@ -15,6 +15,7 @@ import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 
 import { bindAvatars } from './avatars.js'
+import { bindBell, bindComments } from './comments/index.js'
 import { readConfig, websocketBase } from './config.js'
 import { bindIndicator } from './indicator.js'
 import { formatBytes } from './closecodes.js'
@@ -163,6 +164,14 @@ function start() {
   window.addEventListener('pageshow', (event) => {
     if (event.persisted) window.location.reload()
   })
+
+  bindComments({
+    editor,
+    config,
+    root: $('comments'),
+    addButtons: [...document.querySelectorAll('.comments-add, .comment-fab')],
+  })
+  bindBell($('notifications'))
 
   document.body.classList.add('editor-ready')
   // For the browser tests and benchmarks; a normal page exposes nothing.
