@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from documents import export
+from documents.comments import footnotes
 from documents.permissions import document_or_404
 from documents.storage import crdt, server_edits, store
 
@@ -26,12 +27,17 @@ def document_export(request: HttpRequest, pk: UUID, fmt: str) -> HttpResponse:
     doc = crdt.doc_from_update(store.load(document.pk).update)
     # The shared title is what editors see, even before the column catches up.
     title = server_edits.title_of(server_edits.meta_of(doc)) or document.title
+    # ?comments=1: the open comment threads as notes after the body (Markdown, HTML).
+    threads = (
+        footnotes.open_threads(document=document) if request.GET.get("comments") == "1" else []
+    )
     if fmt == "txt":
         content = export.to_text(doc)
     elif fmt == "md":
-        content = export.to_markdown(doc)
+        content = export.to_markdown(doc) + footnotes.markdown(threads)
     else:
-        content = export.html_document(export.to_html(doc), title=title)
+        body = export.to_html(doc) + footnotes.html_section(threads)
+        content = export.html_document(body, title=title)
     response = HttpResponse(content, content_type=export.FORMATS[fmt][1])
     disposition = content_disposition_header(True, export.download_filename(title, fmt))
     response["Content-Disposition"] = disposition or "attachment"

@@ -354,3 +354,35 @@ def test_services_refuse_a_viewer_directly(personas, document):
             quote="",
             body="x",
         )
+
+
+# -- exports ------------------------------------------------------------------------
+
+
+def export(client: Client, document, fmt: str, query: str = "") -> str:
+    url = reverse("document-export", kwargs={"pk": document.pk, "fmt": fmt}) + query
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_exports_leave_comments_out_unless_asked(personas, document):
+    owner = client_for(personas["owner"])
+    new_thread(owner, document, body="<script>alert(1)</script> *bold*", quote="the <b>quote</b>")
+    resolved = new_thread(owner, document, body="Done already").json()["thread"]["id"]
+    url = reverse("api-comment-resolve", kwargs={"pk": document.pk, "thread_id": resolved})
+    post_json(owner, url, {"resolved": True})
+    viewer = client_for(personas["viewer"])
+    for fmt in ("txt", "md", "html"):
+        assert "alert" not in export(viewer, document, fmt)
+    page = export(viewer, document, "html", "?comments=1")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
+    assert "the &lt;b&gt;quote&lt;/b&gt;" in page
+    assert "Done already" not in page  # resolved threads stay out
+    text = export(viewer, document, "md", "?comments=1")
+    assert "**Owner**: <script>" not in text
+    assert r"\*bold\*" in text and "Done already" not in text
+    assert "alert" not in export(viewer, document, "txt", "?comments=1")
+    stranger = client_for(personas["stranger"])
+    url = reverse("document-export", kwargs={"pk": document.pk, "fmt": "md"}) + "?comments=1"
+    assert stranger.get(url).status_code == 404
