@@ -123,6 +123,13 @@ class EventsConsumer(AsyncWebsocketConsumer):
         """A new notification for this user."""
         await self._send({"type": "notification", "notification": message["notification"]})
 
+    async def session_ended(self, message: dict[str, Any]) -> None:
+        """A logout, a new password or a disabled account: as the Yjs socket, close with 4401."""
+        session = self.scope.get("session")
+        mine = getattr(session, "session_key", None)
+        if message.get("session_key") in (None, mine):
+            await self.close(code=CloseCode.NOT_AUTHENTICATED)
+
     async def notification_read(self, message: dict[str, Any]) -> None:
         """The user read notifications in another tab."""
         await self._send({"type": "notifications-read"})

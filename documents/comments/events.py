@@ -52,3 +52,8 @@ def notification_created(user_id: int, notification: dict[str, Any]) -> None:
 
 def notifications_read(user_id: int) -> None:
     _send(messages.notifications_group_name(user_id), dict(messages.notifications_read()))
+
+
+def session_ended(user_id: int, message: messages.SessionEnded) -> None:
+    """The user's session (or every one) ended: their events sockets close."""
+    _send(messages.notifications_group_name(user_id), dict(message))

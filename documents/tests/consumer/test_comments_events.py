@@ -143,3 +143,13 @@ async def test_bad_frames_close_the_socket(personas, frame):
     await comm.send_to(text_data=frame)
     closed = await comm.receive_output(timeout=2)
     assert closed == {"type": "websocket.close", "code": CloseCode.BAD_FRAME}
+
+
+async def test_the_end_of_every_session_closes_the_socket(personas, document):
+    from documents.realtime.sessions import sessions_end
+
+    editor = await events_for(personas["editor"])
+    await subscribe(editor, document)
+    await database_sync_to_async(sessions_end)(user_id=personas["editor"].pk, session_key=None)
+    closed = await editor.receive_output(timeout=2)
+    assert closed == {"type": "websocket.close", "code": CloseCode.NOT_AUTHENTICATED}
