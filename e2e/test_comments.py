@@ -272,3 +272,24 @@ def test_a_commenter_can_comment_but_not_type_and_a_viewer_can_do_neither(
         f"/api/documents/{doc.pk}/comments/",
     )
     assert refused == [403, "You can read the comments on this document but not write them."]
+
+
+def test_the_share_dialog_offers_the_commenter_role_and_the_page_follows_it(
+    both: tuple[Peer, Peer], doc: Any
+):
+    from e2e.test_sharing import member_row, open_share_dialog
+
+    alice, bob = both
+    dialog = open_share_dialog(alice)
+    link_role = dialog.get_by_label("Role for a new link")
+    expect(link_role.locator("option[value=commenter]")).to_have_count(1)
+    member_row(dialog, "bob").get_by_label("Role for Bob").select_option("commenter")
+    expect(dialog).to_have_attribute("aria-busy", "false")
+    expect(member_row(dialog, "bob").get_by_label("Role for Bob")).to_have_value("commenter")
+
+    # Bob's open page becomes a commenter's: no typing, but the Comment button works.
+    bob.page.wait_for_function("document.body.dataset.role === 'commenter'")
+    expect(bob.page.locator("#role-badge")).to_have_text("Commenter")
+    expect(bob.page.locator("#readonly-banner")).to_contain_text("You are a commenter")
+    assert bob.page.evaluate("window.__editor.isEditable") is False
+    expect(bob.page.locator("#comments .comments-add")).to_be_visible()
