@@ -92,3 +92,46 @@ class DocumentImageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_change_permission(self, request: HttpRequest, obj: DocumentImage | None = None) -> bool:
         return False
+
+
+# -- comments (documents/comments/) ---------------------------------------------------
+
+from documents.comments.models import (  # noqa: E402
+    Comment,
+    CommentThread,
+    Notification,
+    NotificationSettings,
+)
+
+
+class CommentInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = Comment
+    extra = 0
+    fields = ["author", "body", "created_at", "edited_at"]
+    readonly_fields = ["author", "created_at", "edited_at"]
+
+
+@admin.register(CommentThread)
+class CommentThreadAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Threads and their comments, for moderation: text can be edited or deleted, anchors not."""
+
+    list_display = ["id", "document", "created_by", "quote", "resolved_at", "created_at"]
+    list_filter = [("resolved_at", admin.EmptyFieldListFilter)]
+    search_fields = ["quote", "document__title", "created_by__username"]
+    list_select_related = ["document", "created_by"]
+    readonly_fields = ["document", "created_by", "anchor_from", "anchor_to", "created_at"]
+    inlines = [CommentInline]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["user", "kind", "actor", "created_at", "read_at", "mailed_at"]
+    list_filter = ["kind"]
+    list_select_related = ["user", "actor"]
+    readonly_fields = ["user", "kind", "comment", "actor", "created_at", "read_at", "mailed_at"]
+
+
+@admin.register(NotificationSettings)
+class NotificationSettingsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["user", "email_enabled"]
+    list_select_related = ["user"]

@@ -76,6 +76,11 @@ DEFAULTS: dict[str, Any] = {
     "MAX_IMPORT_BYTES": 10 * 1024 * 1024,
     "MAX_IMPORT_NODES": 50_000,
     "IMPORTS_PER_HOUR": 30,
+    # Comments (new threads, replies and edits) a user may write per minute.
+    "COMMENTS_PER_MINUTE": 30,
+    # A thread mails a person at most once per this many seconds; what comes
+    # in between goes in its next mail.
+    "COMMENT_MAIL_BATCH_SECONDS": 600,
 }
 
 

@@ -17,7 +17,16 @@ TITLE_MAX_LENGTH = 200
 class Role(models.TextChoices):
     OWNER = "owner", "Owner"
     EDITOR = "editor", "Editor"
+    COMMENTER = "commenter", "Commenter"
     VIEWER = "viewer", "Viewer"
+
+
+# The roles an owner can give by name, by e-mail or with a share link.
+GRANTABLE_CHOICES = [
+    (Role.EDITOR, "Editor"),
+    (Role.COMMENTER, "Commenter"),
+    (Role.VIEWER, "Viewer"),
+]
 
 
 class DocumentQuerySet(models.QuerySet["Document"]):
@@ -194,9 +203,7 @@ class ShareLink(models.Model):
 
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="share_links")
     token = models.CharField(max_length=64, unique=True, default=_link_token, editable=False)
-    role = models.CharField(
-        max_length=10, choices=[(Role.EDITOR, "Editor"), (Role.VIEWER, "Viewer")]
-    )
+    role = models.CharField(max_length=10, choices=GRANTABLE_CHOICES)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -264,9 +271,7 @@ class PendingShare(models.Model):
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="pending_shares")
     # Lower-cased: compared with confirmed addresses, case-insensitively.
     email = models.CharField(max_length=254)
-    role = models.CharField(
-        max_length=10, choices=[(Role.EDITOR, "Editor"), (Role.VIEWER, "Viewer")]
-    )
+    role = models.CharField(max_length=10, choices=GRANTABLE_CHOICES)
     shared_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -286,4 +291,10 @@ class PendingShare(models.Model):
 
 
 # Models of the app's packages, imported here so Django registers them with the app.
+from documents.comments.models import (  # noqa: E402, F401
+    Comment,
+    CommentThread,
+    Notification,
+    NotificationSettings,
+)
 from documents.images.models import DocumentImage as DocumentImage  # noqa: E402

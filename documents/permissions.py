@@ -11,6 +11,7 @@ from documents.models import Document, Membership, Role
 
 WRITE_ROLES = frozenset({Role.OWNER, Role.EDITOR})
 MANAGE_ROLES = frozenset({Role.OWNER})
+COMMENT_ROLES = frozenset({Role.OWNER, Role.EDITOR, Role.COMMENTER})
 
 
 def role_for(user: Any, document: Document) -> Role | None:
@@ -51,3 +52,8 @@ def can_write(role: Role | None) -> bool:
 def can_manage(role: Role | None) -> bool:
     """Whether the role may share, unshare and delete the document."""
     return role in MANAGE_ROLES
+
+
+def can_comment(role: Role | None) -> bool:
+    """Whether the role may write comments (a commenter may, without editing the text)."""
+    return role in COMMENT_ROLES

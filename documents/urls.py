@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("documents.export.urls")),
     path("", include("documents.images.urls")),
     path("", include("documents.imports.urls")),
+    path("", include("documents.comments.urls")),
 ]

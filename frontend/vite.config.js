@@ -17,7 +17,11 @@ export default defineConfig({
     // ProseMirror, Yjs and Tiptap make one ~500 kB module (160 kB gzipped).
     chunkSizeWarningLimit: 800,
     rolldownOptions: {
-      input: { editor: 'src/main.js', list: 'src/list.js' },
+      input: {
+        editor: 'src/main.js',
+        list: 'src/list.js',
+        notifications: 'src/comments/notifications-entry.js',
+      },
       output: {
         entryFileNames: '[name].js',
         chunkFileNames: '[name].js',

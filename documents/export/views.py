@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from documents import export
+from documents.comments import footnotes
 from documents.images.models import DocumentImage
 from documents.models import Document
 from documents.permissions import document_or_404
@@ -34,6 +35,10 @@ def document_export(request: HttpRequest, pk: UUID, fmt: str) -> HttpResponse:
     # A downloaded file is opened away from the site: its images name the site,
     # and only this document's images are written (its readers may fetch them).
     images = export.Images(str(document.pk), origin=f"{request.scheme}://{request.get_host()}")
+    # ?comments=1: the open comment threads as notes after the body (Markdown, HTML).
+    threads = (
+        footnotes.open_threads(document=document) if request.GET.get("comments") == "1" else []
+    )
     content: str | bytes
     if fmt == "docx":
         # Embedded, not linked: the file is read away from the site.
@@ -46,9 +51,10 @@ def document_export(request: HttpRequest, pk: UUID, fmt: str) -> HttpResponse:
     elif fmt == "txt":
         content = export.to_text(doc)
     elif fmt == "md":
-        content = export.to_markdown(doc, images=images)
+        content = export.to_markdown(doc, images=images) + footnotes.markdown(threads)
     else:
-        content = export.html_document(export.to_html(doc, images=images), title=title)
+        body = export.to_html(doc, images=images) + footnotes.html_section(threads)
+        content = export.html_document(body, title=title)
     response = HttpResponse(content, content_type=export.FORMATS[fmt][1])
     disposition = content_disposition_header(True, export.download_filename(title, fmt))
     response["Content-Disposition"] = disposition or "attachment"

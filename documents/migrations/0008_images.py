@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('documents', '0005_email_addresses'),
+        ('documents', '0007_comments'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

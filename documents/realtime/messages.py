@@ -161,3 +161,72 @@ def announce(document_id: UUID, message: Message) -> None:
     layer = get_channel_layer()
     if layer is not None:
         async_to_sync(layer.group_send)(group_name(document_id), dict(message))
+
+
+# -- comments: sent to the groups of the events socket (documents/comments/events.py),
+# never to a document's group, so rooms and Yjs sockets never see them.
+
+
+class CommentsThread(TypedDict):
+    """A thread was created or changed (`thread` is its JSON), or removed (`thread` None)."""
+
+    type: Literal["comments.thread"]
+    document_id: str
+    thread_id: int
+    thread: dict[str, Any] | None
+
+
+class CommentsAccess(TypedDict):
+    """A user's role on the document changed (None: removed), for their events sockets."""
+
+    type: Literal["comments.access"]
+    document_id: str
+    user_id: int
+    role: str | None
+
+
+class NotificationCreated(TypedDict):
+    type: Literal["notification.created"]
+    notification: dict[str, Any]
+
+
+class NotificationsRead(TypedDict):
+    type: Literal["notification.read"]
+
+
+def comments_group_name(document_id: UUID) -> str:
+    """The group of the events sockets following a document's comments."""
+    return f"comments.{document_id.hex}"
+
+
+def notifications_group_name(user_id: int) -> str:
+    """The group of a user's events sockets."""
+    return f"notifications.{int(user_id)}"
+
+
+def comments_thread(
+    document_id: UUID, thread_id: int, thread: dict[str, Any] | None
+) -> CommentsThread:
+    return {
+        "type": "comments.thread",
+        "document_id": str(document_id),
+        "thread_id": thread_id,
+        "thread": thread,
+    }
+
+
+def comments_access(document_id: UUID, user_id: int, role: str | None) -> CommentsAccess:
+    return {
+        "type": "comments.access",
+        "document_id": str(document_id),
+        "user_id": user_id,
+        "role": role,
+    }
+
+
+def notification_created(notification: dict[str, Any]) -> NotificationCreated:
+    return {"type": "notification.created", "notification": notification}
+
+
+def notifications_read() -> NotificationsRead:
+    return {"type": "notification.read"}

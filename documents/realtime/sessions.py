@@ -16,6 +16,7 @@ from django.contrib.auth.signals import user_logged_out
 from django.db import transaction
 from django.db.models.signals import post_init, post_save
 
+from documents.comments import events as comment_events
 from documents.models import Document
 from documents.realtime import messages
 
@@ -30,6 +31,8 @@ def sessions_end(*, user_id: int, session_key: str | None) -> None:
     message = messages.session_ended(user_id, session_key)
 
     def send() -> None:
+        # The user's comments events sockets listen on a group of the user's own.
+        comment_events.session_ended(user_id, message)
         # Unordered: SQLite refuses ORDER BY (Document's default) in a UNION's parts.
         owned = Document.objects.filter(owner_id=user_id).order_by()
         shared = Document.objects.filter(memberships__user_id=user_id).order_by()

@@ -15,6 +15,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from documents.comments import events as comment_events
 from documents.identity import display_name, user_color
 from documents.models import (
     AccessRemoval,
@@ -28,8 +29,8 @@ from documents.models import (
 from documents.permissions import can_manage, role_for
 from documents.realtime import messages
 
-GRANTABLE = (Role.EDITOR, Role.VIEWER)
-RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.OWNER: 3}
+GRANTABLE = (Role.EDITOR, Role.COMMENTER, Role.VIEWER)
+RANK = {Role.VIEWER: 1, Role.COMMENTER: 2, Role.EDITOR: 3, Role.OWNER: 4}
 # Shares waiting for an address to be confirmed, per document: rows that any
 # owner of a document can add.
 MAX_PENDING_SHARES = 100
@@ -55,6 +56,10 @@ def _announce(document: Document, user_id: int, role: Role | None) -> None:
     """Tell open connections of `user_id` on the document about their new role."""
     message = messages.document_access(user_id, role and role.value)
     transaction.on_commit(lambda: messages.announce(document.pk, message))
+    # The comments' events sockets (documents/comments/) follow the role too.
+    transaction.on_commit(
+        lambda: comment_events.access_changed(document.pk, user_id, role and role.value)
+    )
 
 
 REMOVED_MESSAGE = "You were removed from this document; ask the owner to share it with you again."

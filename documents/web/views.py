@@ -19,7 +19,7 @@ from documents.accounts import services as accounts
 from documents.accounts.redirects import next_url
 from documents.identity import identity
 from documents.models import TITLE_MAX_LENGTH, Document
-from documents.permissions import can_manage, can_write
+from documents.permissions import can_comment, can_manage, can_write
 from documents.realtime.close_codes import FINAL, CloseCode
 from documents.web.api import document_json
 from documents.web.forms import DocumentTitleForm
@@ -85,6 +85,9 @@ def document_edit(request: HttpRequest, pk: UUID) -> HttpResponse:
         "user": me,
         "role": role.value,
         "canEdit": can_write(role),
+        "canComment": can_comment(role),
+        "commentsUrl": reverse("api-comments", kwargs={"pk": document.pk}),
+        "eventsPath": "/ws/events/",
         "wsPath": WS_PATH,
         "loginUrl": reverse("login"),
         "apiUrl": reverse("api-document-detail", kwargs={"pk": document.pk}),

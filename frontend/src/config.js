@@ -53,6 +53,8 @@ export function readConfig(doc = document) {
       typeof raw.imagesUrl === 'string'
         ? raw.imagesUrl
         : `/api/documents/${encodeURIComponent(String(raw.documentId))}/images/`,
+    // The comments' JSON API (documents/comments/); null on pages without comments.
+    commentsUrl: typeof raw.commentsUrl === 'string' ? raw.commentsUrl : null,
     // window.__editor and friends, for the browser tests and benchmarks only.
     testHooks: raw.testHooks === true,
   }

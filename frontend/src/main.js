@@ -17,6 +17,7 @@ import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 
 import { bindAvatars } from './avatars.js'
+import { bindBell, bindComments } from './comments/index.js'
 import { readConfig, websocketBase } from './config.js'
 import { bindIndicator } from './indicator.js'
 import { formatBytes } from './closecodes.js'
@@ -211,6 +212,13 @@ function start() {
     const bottom = Math.round(toolbar.getBoundingClientRect().height + toolbar.offsetTop)
     document.documentElement.style.setProperty('--chrome-bottom', `${bottom}px`)
   }).observe(toolbar)
+  bindComments({
+    editor,
+    config,
+    root: $('comments'),
+    addButtons: [...document.querySelectorAll('.comments-add, .comment-fab')],
+  })
+  bindBell($('notifications'))
 
   document.body.classList.add('editor-ready')
   // For the browser tests and benchmarks; a normal page exposes nothing.

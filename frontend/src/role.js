@@ -4,7 +4,13 @@
 
 import { apiFetch } from './api.js'
 
-export function bindRole({ apiUrl, editor, refreshToolbar, titleInput, banner, badge }) {
+// What the read-only banner says for each role that cannot edit the text.
+const BANNERS = {
+  commenter: 'You are a commenter: select text to comment on it; you cannot edit the text.',
+  viewer: 'You are a viewer: you see every change live, but you cannot edit this document.',
+}
+
+export function bindRole({ apiUrl, editor, refreshToolbar, titleInput, banner, badge, onRole }) {
   let locked = false
 
   function apply(role, canEdit) {
@@ -14,6 +20,8 @@ export function bindRole({ apiUrl, editor, refreshToolbar, titleInput, banner, b
     if (editor.isEditable !== canEdit) editor.setEditable(canEdit)
     titleInput.readOnly = !canEdit
     banner.hidden = canEdit
+    if (BANNERS[role]) banner.textContent = BANNERS[role]
+    onRole?.(role)
     badge.className = `role role--${role}`
     badge.textContent = role.charAt(0).toUpperCase() + role.slice(1)
     refreshToolbar()

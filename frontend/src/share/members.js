@@ -7,7 +7,7 @@ import { avatarColor, initials } from '../avatars.js'
 import { el } from '../dom.js'
 import { roleSelect } from './roles.js'
 
-const ROLE_LABELS = { editor: 'Editor', viewer: 'Viewer' }
+const ROLE_LABELS = { editor: 'Editor', commenter: 'Commenter', viewer: 'Viewer' }
 
 export function createMembers({ owner, accessUrl, pendingUrl, run, showError }) {
   const list = el('ul', { class: 'share-list share-members', 'aria-label': 'People with access' })

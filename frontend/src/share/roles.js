@@ -4,6 +4,7 @@ import { el } from '../dom.js'
 
 const ROLES = [
   ['editor', 'Editor'],
+  ['commenter', 'Commenter'],
   ['viewer', 'Viewer'],
 ]
 

@@ -1,0 +1,135 @@
+"""/ws/events/: a small JSON socket for comment threads and notifications.
+
+Apart from the Yjs socket, so a stock y-websocket client never receives a
+frame it does not understand, and the Yjs consumer's per-update path carries
+nothing for comments. One per page: it joins the user's notifications group
+at connect, and a document's comments group when the page subscribes to it,
+after a role check (a stranger is told "not found", as over HTTP). The
+document's role changes reach it as `comments.access`: a removed user is
+unsubscribed at once.
+
+Client -> server: {"subscribe": "<document id>"}.
+Server -> client: {"type": "subscribed", "document", "role"},
+{"type": "thread", "document", "id", "thread"} (thread null: removed),
+{"type": "access", "document", "role"}, {"type": "notification", ...},
+{"type": "notifications-read"}, {"type": "error", "error"}.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from uuid import UUID
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from documents.permissions import document_role
+from documents.realtime import messages
+from documents.realtime.close_codes import CloseCode
+from documents.storage import readers
+
+MAX_FRAME_CHARS = 1024
+MAX_SUBSCRIPTIONS = 20
+MAX_FRAMES_PER_MINUTE = 60
+
+
+class EventsConsumer(AsyncWebsocketConsumer):
+    """One page's comment events and the user's notifications."""
+
+    async def connect(self) -> None:
+        """Authenticated users only; join the user's notifications group."""
+        self.user = self.scope.get("user")
+        self.documents: dict[str, UUID] = {}  # group name -> document id
+        self.frames: list[float] = []
+        if self.user is None or not self.user.is_authenticated:
+            await self.close(code=CloseCode.NOT_AUTHENTICATED)
+            return
+        self.user_group = messages.notifications_group_name(self.user.pk)
+        await self.channel_layer.group_add(self.user_group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        """Leave every group joined."""
+        if getattr(self, "user_group", None):
+            await self.channel_layer.group_discard(self.user_group, self.channel_name)
+        for group in getattr(self, "documents", {}):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Only subscriptions; anything else closes the socket."""
+        now = time.monotonic()
+        self.frames = [t for t in self.frames if now - t < 60] + [now]
+        if len(self.frames) > MAX_FRAMES_PER_MINUTE:
+            await self.close(code=CloseCode.RATE_LIMITED)
+            return
+        if text_data is None or len(text_data) > MAX_FRAME_CHARS:
+            await self.close(code=CloseCode.BAD_FRAME)
+            return
+        try:
+            message = json.loads(text_data)
+            document_id = UUID(str(message["subscribe"]))
+        except (ValueError, KeyError, TypeError):
+            await self.close(code=CloseCode.BAD_FRAME)
+            return
+        await self._subscribe(document_id)
+
+    async def _subscribe(self, document_id: UUID) -> None:
+        group = messages.comments_group_name(document_id)
+        document, role = await readers.read(document_role, self.user, document_id)
+        if document is None or role is None:
+            await self._send({"type": "error", "document": str(document_id), "error": "not found"})
+            return
+        if group not in self.documents:
+            if len(self.documents) >= MAX_SUBSCRIPTIONS:
+                await self._send({"type": "error", "error": "too many subscriptions"})
+                return
+            self.documents[group] = document_id
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self._send({"type": "subscribed", "document": str(document_id), "role": role.value})
+
+    async def _send(self, payload: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(payload))
+
+    # -- channel-layer handlers (messages.py) -----------------------------------
+
+    async def comments_thread(self, message: dict[str, Any]) -> None:
+        """A thread changed or was removed on a subscribed document."""
+        await self._send(
+            {
+                "type": "thread",
+                "document": message["document_id"],
+                "id": message["thread_id"],
+                "thread": message["thread"],
+            }
+        )
+
+    async def comments_access(self, message: dict[str, Any]) -> None:
+        """Someone's role changed; ours is checked again, and a removal unsubscribes."""
+        if message["user_id"] != self.user.pk:
+            return
+        document_id = UUID(message["document_id"])
+        group = messages.comments_group_name(document_id)
+        if group not in self.documents:
+            return
+        document, role = await readers.read(document_role, self.user, document_id)
+        if document is None or role is None:
+            del self.documents[group]
+            await self.channel_layer.group_discard(group, self.channel_name)
+        state = role.value if document is not None and role is not None else None
+        await self._send({"type": "access", "document": str(document_id), "role": state})
+
+    async def notification_created(self, message: dict[str, Any]) -> None:
+        """A new notification for this user."""
+        await self._send({"type": "notification", "notification": message["notification"]})
+
+    async def session_ended(self, message: dict[str, Any]) -> None:
+        """A logout, a new password or a disabled account: as the Yjs socket, close with 4401."""
+        session = self.scope.get("session")
+        mine = getattr(session, "session_key", None)
+        if message.get("session_key") in (None, mine):
+            await self.close(code=CloseCode.NOT_AUTHENTICATED)
+
+    async def notification_read(self, message: dict[str, Any]) -> None:
+        """The user read notifications in another tab."""
+        await self._send({"type": "notifications-read"})

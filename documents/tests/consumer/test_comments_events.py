@@ -1,0 +1,155 @@
+"""The comments' events socket (/ws/events/) and the commenter on the Yjs socket."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import AnonymousUser
+
+from documents.comments import services
+from documents.realtime import protocol
+from documents.realtime.close_codes import CloseCode
+from documents.sharing import services as sharing
+from documents.storage import store
+from documents.tests.support.wsclient import PeerClient, application_for
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("rooms")]
+
+
+@pytest.fixture
+def commenter(personas, document, django_user_model):
+    user = django_user_model.objects.create(username="commenter", first_name="Cora")
+    sharing.access_grant(document=document, by=personas["owner"], who="commenter", role="commenter")
+    return user
+
+
+async def events_for(user) -> WebsocketCommunicator:
+    comm = WebsocketCommunicator(application_for(user), "/ws/events/")
+    connected, _ = await comm.connect()
+    assert connected
+    return comm
+
+
+async def subscribe(comm: WebsocketCommunicator, document) -> dict:
+    await comm.send_to(text_data=json.dumps({"subscribe": str(document.pk)}))
+    return json.loads(await comm.receive_from(timeout=2))
+
+
+async def next_event(comm: WebsocketCommunicator, timeout: float = 2) -> dict:
+    return json.loads(await comm.receive_from(timeout=timeout))
+
+
+def comment_on(document, user, body: str = "A comment"):
+    return database_sync_to_async(services.thread_create)(
+        document=document, by=user, anchor_from=b"\x01", anchor_to=b"\x02", quote="q", body=body
+    )
+
+
+async def test_a_commenter_s_writes_to_the_text_are_dropped(document, commenter):
+    peer = await PeerClient(commenter, document.id).connect()
+    await peer.sync()
+    before = (await database_sync_to_async(store.load)(document.id)).update
+    await peer.edit("typed by a commenter")
+    denial = await peer.receive_one()
+    assert isinstance(denial, protocol.AuthMessage)
+    assert peer.denied == ["read-only access"]
+    assert (await database_sync_to_async(store.load)(document.id)).update == before
+    await peer.close()
+
+
+async def test_thread_changes_reach_subscribed_pages_live(personas, document, commenter):
+    viewer = await events_for(personas["viewer"])
+    assert await subscribe(viewer, document) == {
+        "type": "subscribed",
+        "document": str(document.pk),
+        "role": "viewer",
+    }
+    posted = await comment_on(document, commenter)
+    event = await next_event(viewer)
+    assert event["type"] == "thread"
+    assert event["document"] == str(document.pk)
+    assert event["thread"]["comments"][0]["body"] == "A comment"
+    await database_sync_to_async(services.thread_resolve)(
+        thread=posted.comment.thread, by=personas["owner"], resolved=True
+    )
+    assert (await next_event(viewer))["thread"]["resolved"] is True
+    await database_sync_to_async(services.comment_delete)(comment=posted.comment, by=commenter)
+    removed = await next_event(viewer)
+    assert (removed["id"], removed["thread"]) == (posted.comment.thread_id, None)
+    await viewer.disconnect()
+
+
+async def test_a_stranger_cannot_subscribe_and_hears_nothing(personas, document):
+    stranger = await events_for(personas["stranger"])
+    assert await subscribe(stranger, document) == {
+        "type": "error",
+        "document": str(document.pk),
+        "error": "not found",
+    }
+    await comment_on(document, personas["owner"])
+    assert await stranger.receive_nothing(timeout=0.5)
+    await stranger.disconnect()
+
+
+async def test_removed_access_unsubscribes_at_once(personas, document):
+    editor = await events_for(personas["editor"])
+    await subscribe(editor, document)
+    await database_sync_to_async(sharing.access_revoke)(
+        document=document, by=personas["owner"], user_id=personas["editor"].pk
+    )
+    assert await next_event(editor) == {
+        "type": "access",
+        "document": str(document.pk),
+        "role": None,
+    }
+    await comment_on(document, personas["owner"])
+    assert await editor.receive_nothing(timeout=0.5)
+    await editor.disconnect()
+
+
+async def test_a_role_change_is_told_to_the_page(personas, document):
+    viewer = await events_for(personas["viewer"])
+    await subscribe(viewer, document)
+    await database_sync_to_async(sharing.access_grant)(
+        document=document, by=personas["owner"], user_id=personas["viewer"].pk, role="commenter"
+    )
+    assert (await next_event(viewer))["role"] == "commenter"
+    await viewer.disconnect()
+
+
+async def test_a_mention_reaches_the_person_live_without_subscribing(personas, document):
+    editor = await events_for(personas["editor"])
+    await comment_on(document, personas["owner"], body="@editor have a look")
+    event = await next_event(editor)
+    assert event["type"] == "notification"
+    assert event["notification"]["kind"] == "mention"
+    assert event["notification"]["excerpt"] == "@editor have a look"
+    await editor.disconnect()
+
+
+async def test_anonymous_is_refused():
+    comm = WebsocketCommunicator(application_for(AnonymousUser()), "/ws/events/")
+    connected, code = await comm.connect()
+    assert not connected
+    assert code == CloseCode.NOT_AUTHENTICATED
+
+
+@pytest.mark.parametrize("frame", ["not json", '{"subscribe": "nope"}', "[]", "x" * 2000])
+async def test_bad_frames_close_the_socket(personas, frame):
+    comm = await events_for(personas["owner"])
+    await comm.send_to(text_data=frame)
+    closed = await comm.receive_output(timeout=2)
+    assert closed == {"type": "websocket.close", "code": CloseCode.BAD_FRAME}
+
+
+async def test_the_end_of_every_session_closes_the_socket(personas, document):
+    from documents.realtime.sessions import sessions_end
+
+    editor = await events_for(personas["editor"])
+    await subscribe(editor, document)
+    await database_sync_to_async(sessions_end)(user_id=personas["editor"].pk, session_key=None)
+    closed = await editor.receive_output(timeout=2)
+    assert closed == {"type": "websocket.close", "code": CloseCode.NOT_AUTHENTICATED}
