@@ -66,6 +66,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_NAMED_VERSIONS": 100,
     # Named versions a user may save per minute, over all documents.
     "NAMED_VERSIONS_PER_MINUTE": 10,
+    # Days a document stays in its owner's trash before `purge_trash` deletes it for good.
+    "TRASH_RETENTION_DAYS": 30,
 }
 
 

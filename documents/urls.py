@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("documents.sharing.urls")),
     path("", include("documents.history.urls")),
     path("", include("documents.export.urls")),
+    path("", include("documents.library.urls")),
 ]

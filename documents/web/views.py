@@ -18,6 +18,7 @@ from documents import conf, services
 from documents.accounts import services as accounts
 from documents.accounts.redirects import next_url
 from documents.identity import identity
+from documents.library import trash
 from documents.models import TITLE_MAX_LENGTH, Document
 from documents.permissions import can_manage, can_write
 from documents.realtime.close_codes import FINAL, CloseCode
@@ -127,13 +128,20 @@ def document_rename(request: HttpRequest, pk: UUID) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def document_delete(request: HttpRequest, pk: UUID) -> HttpResponse:
-    """Ask for confirmation (GET), then delete (POST); only the owner may."""
+    """Ask for confirmation (GET), then move to the trash (POST); only the owner may."""
     document = _visible_document(request, pk)
     if not can_manage(role_of(document)):
         raise PermissionDenied("Only the owner may delete a document.")
+    retention_days = conf.get("TRASH_RETENTION_DAYS")
     if request.method == "POST":
         title = document.title
-        services.document_delete(document=document, user=request.user)
-        messages.success(request, f"Deleted “{title}”.")
+        trash.document_trash(document=document, user=request.user)
+        messages.success(
+            request, f"Moved “{title}” to the trash. You can restore it for {retention_days} days."
+        )
         return redirect("document-list")
-    return render(request, "documents/confirm_delete.html", {"document": document})
+    return render(
+        request,
+        "documents/confirm_delete.html",
+        {"document": document, "retention_days": retention_days},
+    )

@@ -1,0 +1,13 @@
+"""Routes of the documents home; included by documents/urls.py."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from documents.library import views
+
+urlpatterns = [
+    path("trash/", views.trash_list, name="document-trash"),
+    path("trash/<uuid:pk>/restore/", views.trash_restore, name="document-restore"),
+    path("trash/<uuid:pk>/delete/", views.trash_delete_forever, name="document-delete-forever"),
+]
