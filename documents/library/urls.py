@@ -7,6 +7,7 @@ from django.urls import path
 from documents.library import views
 
 urlpatterns = [
+    path("documents/<uuid:pk>/star/", views.document_star, name="document-star"),
     path("trash/", views.trash_list, name="document-trash"),
     path("trash/<uuid:pk>/restore/", views.trash_restore, name="document-restore"),
     path("trash/<uuid:pk>/delete/", views.trash_delete_forever, name="document-delete-forever"),

@@ -1,19 +1,130 @@
-"""The home's pages: the trash (and, in later modules, search and the views of the list)."""
+"""The home's pages: the list with its views, search, sorting and pages; stars; the trash."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from documents import conf
+from documents.accounts import services as accounts
+from documents.accounts.redirects import next_url
 from documents.identity import identity
-from documents.library import trash
+from documents.library import selectors, services, trash
+from documents.library.search import Hit, Segments, is_full_text
+from documents.library.selectors import BadListing, Listing, Page
 from documents.models import Document
+from documents.permissions import can_manage, can_write
+from documents.web.api import document_json
+from documents.web.json import api_login_required
+from documents.web.selectors import documents_for, online_users_for, role_of
+
+
+def _page_of(request: HttpRequest) -> tuple[Listing, Page]:
+    listing = selectors.listing_from(request.GET, request.user)
+    return listing, selectors.home_page(listing, request.user)
+
+
+def _row_json(document: Document, online: list[dict[str, Any]], hit: Hit | None) -> dict[str, Any]:
+    data = document_json(document, online)
+    data["starred"] = bool(getattr(document, "starred", False))
+    data["star_url"] = reverse("document-star", kwargs={"pk": document.pk})
+    data["title_parts"] = _parts(hit.title) if hit else None
+    data["snippet"] = _parts(hit.snippet) if hit else None
+    return data
+
+
+def _parts(segments: Segments) -> list[dict[str, Any]]:
+    return [{"text": text, "match": match} for text, match in segments]
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """The documents home: a view (or folder) of documents, sorted, searched, one page."""
+    try:
+        listing, page = _page_of(request)
+    except BadListing as bad:
+        return render(request, "documents/list_error.html", {"error": str(bad)}, status=400)
+    online = online_users_for([d.pk for d in page.documents])
+    hits = {hit.document.pk: hit for hit in page.hits}
+    list_url = reverse("document-list")
+    rows = []
+    for d in page.documents:
+        role = role_of(d)
+        rows.append(
+            {
+                "document": d,
+                "role": role,
+                "can_rename": can_write(role),
+                "can_delete": can_manage(role),
+                "online": online.get(d.pk, []),
+                "hit": hits.get(d.pk),
+            }
+        )
+    context = {
+        "rows": rows,
+        "listing": listing,
+        "page": page,
+        "heading": listing.folder.name
+        if listing.folder
+        else ("Documents" if listing.view == "all" else selectors.VIEWS[listing.view]),
+        "sorts": {key: label for key, (label, _) in selectors.SORTS.items()},
+        "folders": selectors.folders_of(request.user),
+        "full_text": is_full_text(),
+        "previous_url": list_url + listing.params(page=page.number - 1)
+        if page.number > 1
+        else None,
+        "next_url": list_url + listing.params(page=page.number + 1) if page.has_next else None,
+        "first_url": list_url + listing.params(page=1),
+        "here": request.get_full_path(),
+        "me": identity(request.user),
+        "email_status": accounts.email_status(user=request.user),
+        # What list.js compares the API's answers with: an unchanged page is not redrawn.
+        "documents_json": [
+            _row_json(d, online.get(d.pk, []), hits.get(d.pk)) for d in page.documents
+        ],
+    }
+    return render(request, "documents/list.html", context)
+
+
+@api_login_required
+@require_GET
+def home_api(request: HttpRequest) -> JsonResponse:
+    """GET /api/documents/: the page of documents the home shows for the same parameters."""
+    try:
+        _, page = _page_of(request)
+    except BadListing as bad:
+        return JsonResponse({"error": str(bad)}, status=400)
+    online = online_users_for([d.pk for d in page.documents])
+    hits = {hit.document.pk: hit for hit in page.hits}
+    return JsonResponse(
+        {
+            "documents": [
+                _row_json(d, online.get(d.pk, []), hits.get(d.pk)) for d in page.documents
+            ],
+            "page": page.number,
+            "has_next": page.has_next,
+        }
+    )
+
+
+@login_required
+@require_POST
+def document_star(request: HttpRequest, pk: UUID) -> HttpResponse:
+    """Star (starred=1) or unstar (starred=0) a document the user can open."""
+    document = get_object_or_404(documents_for(request.user), pk=pk)
+    value = request.POST.get("starred", "")
+    if value not in ("0", "1"):
+        return HttpResponse("starred must be 0 or 1", status=400, content_type="text/plain")
+    services.star_set(user=request.user, document=document, starred=value == "1")
+    return redirect(next_url(request, reverse("document-list")))
 
 
 @login_required

@@ -6,6 +6,34 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+# Full-text search indexes, PostgreSQL only (SQLite searches by substring): the
+# title's expression is the one documents/library/search.py queries with.
+SEARCH_INDEXES = [
+    (
+        "CREATE INDEX IF NOT EXISTS document_title_search ON documents_document "
+        "USING gin (to_tsvector('simple'::regconfig, COALESCE(title, '')))",
+        "DROP INDEX IF EXISTS document_title_search",
+    ),
+    (
+        "CREATE INDEX IF NOT EXISTS document_text_search ON documents_documenttext "
+        "USING gin (vector)",
+        "DROP INDEX IF EXISTS document_text_search",
+    ),
+]
+
+
+def create_search_indexes(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        for create, _ in SEARCH_INDEXES:
+            schema_editor.execute(create)
+
+
+def drop_search_indexes(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        for _, drop in SEARCH_INDEXES:
+            schema_editor.execute(drop)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -79,4 +107,5 @@ class Migration(migrations.Migration):
             model_name='star',
             constraint=models.UniqueConstraint(fields=('user', 'document'), name='one_star_per_user'),
         ),
+        migrations.RunPython(create_search_indexes, drop_search_indexes),
     ]
