@@ -1,10 +1,10 @@
 """Search over the documents a user can open: titles and bodies, ranked, with the passage
 that matched.
 
-On PostgreSQL this is full-text search: the body's tsvector is kept in
-DocumentText.vector by the text mirror (documents/realtime/text_mirror.py), the
-title's is computed from Document.title (GIN-indexed by migration 0006), and
-every word of the query matches as a prefix, so results follow as one types.
+On PostgreSQL this is full-text search: the tsvector of title and body is kept
+in DocumentText.vector (GIN-indexed by migration 0006) by the text mirror
+(documents/realtime/text_mirror.py), by document_create and document_rename,
+and every word of the query matches as a prefix, so results follow as one types.
 On SQLite (the embedded default) it falls back to a case-insensitive substring
 match of every word, newest first, with the passage cut out in Python.
 
@@ -27,9 +27,8 @@ from django.contrib.postgres.search import (
     SearchVectorField,
 )
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, FloatField, Q, QuerySet, Value
+from django.db.models import F, Q, QuerySet, Subquery, Value
 from django.db.models.expressions import CombinedExpression
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from documents.library.models import DocumentText
@@ -69,10 +68,28 @@ def storable_body(text: str) -> str:
     return _UNSTORABLE.sub(" ", text[:MAX_BODY_CHARS])
 
 
-def text_save(*, document_id: UUID, body: str) -> None:
-    """Store the body's text (and, on PostgreSQL, its tsvector) for search."""
+def _vector(title: Any, body: Any) -> CombinedExpression:
+    """Title (weight A) and body (weight B) as one tsvector, so a query's words may be in either."""
+    return CombinedExpression(
+        SearchVector(title, config=CONFIG, weight="A"),
+        "||",
+        SearchVector(body, config=CONFIG, weight="B"),
+        output_field=SearchVectorField(),
+    )
+
+
+def _stored_title(document_id: UUID) -> Subquery:
+    return Subquery(Document.objects.filter(pk=document_id).values("title")[:1])
+
+
+def text_save(*, document_id: UUID, body: str, title: str | None = None) -> None:
+    """Store the body's text (and, on PostgreSQL, the tsvector of title and body) for search.
+
+    `title` is the one editors see in the shared document; None reads Document.title.
+    """
     body = storable_body(body)
-    vector: Any = SearchVector(Value(body), config=CONFIG, weight="B") if is_full_text() else None
+    title_value: Any = Value(title) if title is not None else _stored_title(document_id)
+    vector: Any = _vector(title_value, Value(body)) if is_full_text() else None
     values = {"body": body, "vector": vector, "updated_at": timezone.now()}
     if DocumentText.objects.filter(pk=document_id).update(**values):
         return
@@ -85,6 +102,15 @@ def text_save(*, document_id: UUID, body: str) -> None:
         DocumentText.objects.filter(pk=document_id).update(**values)
 
 
+def title_saved(*, document_id: UUID) -> None:
+    """Document.title changed outside an open room (a rename from the list): re-index it."""
+    if not is_full_text():
+        return
+    vector = _vector(_stored_title(document_id), F("body"))
+    if not DocumentText.objects.filter(pk=document_id).update(vector=vector):
+        text_save(document_id=document_id, body="")
+
+
 @dataclass(frozen=True)
 class Hit:
     """One result: the document and the passages to show, as segments."""
@@ -94,48 +120,54 @@ class Hit:
     snippet: Segments
 
 
+def _tsquery(words: list[str]) -> SearchQuery:
+    return SearchQuery(" & ".join(f"{w}:*" for w in words), search_type="raw", config=CONFIG)
+
+
 def search(documents: QuerySet[Document], query: str) -> QuerySet[Document] | None:
     """`documents` matching every word of the query, best first; None for an empty query."""
     words = query_words(query)
     if not words:
         return None
     if is_full_text():
-        tsquery = SearchQuery(" & ".join(f"{w}:*" for w in words), search_type="raw", config=CONFIG)
-        # Title and body as one vector, so the words of a query may be found in
-        # either; the title weighs more in the rank.
-        vector = CombinedExpression(
-            SearchVector("title", config=CONFIG, weight="A"),
-            "||",
-            Coalesce(F("text__vector"), Value("", output_field=SearchVectorField())),
-            output_field=SearchVectorField(),
-        )
+        tsquery = _tsquery(words)
+        # The stored vector holds the title too: the GIN index answers which
+        # documents match, and only those are ranked.
         return (
-            documents.annotate(search_vector=vector)
-            .filter(search_vector=tsquery)
-            .annotate(rank=SearchRank(F("search_vector"), tsquery))
-            .annotate(
-                headline=SearchHeadline(
-                    "text__body",
-                    tsquery,
-                    config=CONFIG,
-                    start_sel=_START,
-                    stop_sel=_STOP,
-                    max_words=24,
-                    min_words=10,
-                    max_fragments=2,
-                    fragment_delimiter=" … ",
-                )
-            )
+            documents.filter(text__vector=tsquery)
+            .annotate(rank=SearchRank(F("text__vector"), tsquery))
             .order_by("-rank", "-updated_at", "pk")
         )
     matches = Q()
     for word in words:
         matches &= Q(title__icontains=word) | Q(text__body__icontains=word)
-    return (
-        documents.filter(matches)
-        .annotate(rank=Value(0.0, output_field=FloatField()), body=F("text__body"))
-        .order_by("-updated_at", "pk")
-    )
+    return documents.filter(matches).order_by("-updated_at", "pk")
+
+
+def with_passages(documents: QuerySet[Document], query: str) -> QuerySet[Document]:
+    """`documents` (one page of results) with the text `hits` cuts the passage from.
+
+    A separate step so that ts_headline, the costly part, runs for the page's
+    rows only.
+    """
+    words = query_words(query)
+    if not words:
+        return documents
+    if is_full_text():
+        return documents.annotate(
+            headline=SearchHeadline(
+                "text__body",
+                _tsquery(words),
+                config=CONFIG,
+                start_sel=_START,
+                stop_sel=_STOP,
+                max_words=24,
+                min_words=10,
+                max_fragments=2,
+                fragment_delimiter=" … ",
+            )
+        )
+    return documents.annotate(body=F("text__body"))
 
 
 def hits(page: list[Document], query: str) -> list[Hit]:

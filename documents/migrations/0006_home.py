@@ -6,14 +6,9 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-# Full-text search indexes, PostgreSQL only (SQLite searches by substring): the
-# title's expression is the one documents/library/search.py queries with.
+# Full-text search, PostgreSQL only (SQLite searches by substring): the index,
+# and every existing document's title indexed (bodies follow when next opened).
 SEARCH_INDEXES = [
-    (
-        "CREATE INDEX IF NOT EXISTS document_title_search ON documents_document "
-        "USING gin (to_tsvector('simple'::regconfig, COALESCE(title, '')))",
-        "DROP INDEX IF EXISTS document_title_search",
-    ),
     (
         "CREATE INDEX IF NOT EXISTS document_text_search ON documents_documenttext "
         "USING gin (vector)",
@@ -26,6 +21,11 @@ def create_search_indexes(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         for create, _ in SEARCH_INDEXES:
             schema_editor.execute(create)
+        schema_editor.execute(
+            "INSERT INTO documents_documenttext (document_id, body, vector, updated_at) "
+            "SELECT id, '', setweight(to_tsvector('simple'::regconfig, title), 'A'), now() "
+            "FROM documents_document ON CONFLICT (document_id) DO NOTHING"
+        )
 
 
 def drop_search_indexes(apps, schema_editor):

@@ -1,4 +1,4 @@
-"""Keeps DocumentText (the body as plain text, for search) close to what editors type.
+"""Keeps DocumentText (title and body as text, for search) close to what editors type.
 
 Off the keystroke path: a committed update only notes the time (`changed()`);
 a timer, once typing pauses for SAVE_AFTER_SECONDS (or at the latest every
@@ -20,6 +20,7 @@ from pycrdt import Doc
 
 from documents.export.text import to_text
 from documents.library import search
+from documents.storage import server_edits
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,8 @@ class TextMirror:
     def __init__(self, document_id: UUID, doc: Doc[Any]) -> None:
         self.document_id = document_id
         self._doc = doc
+        # Fetched once: a root type cannot be created inside an observer's transaction.
+        self._meta = server_edits.meta_of(doc)
         self._loop = asyncio.get_running_loop()
         self._last_change = 0.0
         self._first_change: float | None = None
@@ -66,16 +69,19 @@ class TextMirror:
         self._first_change = None
         try:
             body = to_text(self._doc)
+            title = server_edits.title_of(self._meta)
         except Exception:
             logger.exception("document=%s: could not read its text for search", self.document_id)
             return
-        task = asyncio.create_task(self._write(body))
+        task = asyncio.create_task(self._write(body, title))
         self._saving.add(task)
         task.add_done_callback(self._saving.discard)
 
-    async def _write(self, body: str) -> None:
+    async def _write(self, body: str, title: str | None) -> None:
         try:
-            await database_sync_to_async(search.text_save)(document_id=self.document_id, body=body)
+            await database_sync_to_async(search.text_save)(
+                document_id=self.document_id, body=body, title=title
+            )
         except Exception:
             # Search lags behind until the next edit; the document itself is safe.
             logger.warning("document=%s: search text not saved", self.document_id, exc_info=True)

@@ -139,6 +139,16 @@ def test_search_stays_within_a_view(personas):
     assert [d["title"] for d in found] == ["Shared plan"]
 
 
+def test_a_rename_is_found_at_once(personas, backend):
+    from documents import services
+
+    document = services.document_create(owner=personas["owner"], title="Draft")
+    assert titles(personas["owner"], "draft") == ["Draft"]
+    services.document_rename(document=document, title="Budget 2027", user=personas["owner"])
+    assert titles(personas["owner"], "budget") == ["Budget 2027"]
+    assert titles(personas["owner"], "draft") == []
+
+
 def test_bodies_are_stored_bounded_and_without_nul(personas):
     document = _doc(
         personas["owner"], "Big", "a\x00b\x02c\x03d" + "x" * (search.MAX_BODY_CHARS + 10)
@@ -164,9 +174,9 @@ async def test_the_mirror_saves_after_a_pause_not_per_keystroke(personas, monkey
     writes: list[str] = []
     real_save = search.text_save
 
-    def counting_save(*, document_id, body):
+    def counting_save(*, document_id, body, title):
         writes.append(body)
-        real_save(document_id=document_id, body=body)
+        real_save(document_id=document_id, body=body, title=title)
 
     monkeypatch.setattr(search, "text_save", counting_save)
     for word in ("zebra", "corn", "unicorn"):

@@ -1,0 +1,153 @@
+"""The home's views: starred, shared with me, owned by me, recent; sorting; pages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from documents.library.selectors import PAGE_SIZE
+from documents.models import Document, Membership, Role
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def listed(user, **params) -> list[str]:
+    response = client_for(user).get(reverse("api-document-list"), params)
+    assert response.status_code == 200, response.content[:300]
+    return [d["title"] for d in response.json()["documents"]]
+
+
+def _star(user, document, starred: str = "1") -> int:
+    url = reverse("document-star", kwargs={"pk": document.pk})
+    return client_for(user).post(url, {"starred": starred}).status_code
+
+
+def test_starred_shows_what_i_starred_and_only_to_me(personas, document):
+    other = Document.objects.create(owner=personas["owner"], title="Unstarred")
+    assert _star(personas["editor"], document) == 302
+    assert listed(personas["editor"], view="starred") == ["Test document"]
+    assert listed(personas["owner"], view="starred") == []
+    api = client_for(personas["editor"]).get(reverse("api-document-list")).json()["documents"]
+    assert {d["title"]: d["starred"] for d in api} == {"Test document": True}
+    assert _star(personas["owner"], other) == 302
+    assert _star(personas["editor"], document, "0") == 302
+    assert listed(personas["editor"], view="starred") == []
+    assert listed(personas["owner"], view="starred") == ["Unstarred"]
+
+
+def test_starring_needs_access_and_a_clear_value(personas, document):
+    assert _star(personas["stranger"], document) == 404
+    assert _star(personas["viewer"], document, "yes") == 400
+    assert (
+        client_for(personas["viewer"])
+        .get(reverse("document-star", kwargs={"pk": document.pk}))
+        .status_code
+        == 405
+    )
+
+
+def test_star_returns_to_the_page_it_was_pressed_on(personas, document):
+    url = reverse("document-star", kwargs={"pk": document.pk})
+    here = reverse("document-list") + "?view=shared&sort=title"
+    response = client_for(personas["viewer"]).post(url, {"starred": "1", "next": here})
+    assert response["Location"] == here
+    evil = client_for(personas["viewer"]).post(
+        url, {"starred": "1", "next": "https://evil.example/"}
+    )
+    assert evil["Location"] == reverse("document-list")
+
+
+def test_shared_with_me_and_owned_by_me(personas, document):
+    Document.objects.create(owner=personas["editor"], title="Editor's own")
+    assert listed(personas["editor"], view="shared") == ["Test document"]
+    assert listed(personas["editor"], view="mine") == ["Editor's own"]
+    assert sorted(listed(personas["editor"])) == ["Editor's own", "Test document"]
+    assert listed(personas["owner"], view="shared") == []
+
+
+def test_recent_is_what_i_opened_most_recent_first(personas, document):
+    second = Document.objects.create(owner=personas["owner"], title="Second")
+    Document.objects.create(owner=personas["owner"], title="Never opened")
+    viewer_of_second = Membership.objects.create(
+        document=second, user=personas["viewer"], role=Role.VIEWER
+    )
+    owner = client_for(personas["owner"])
+    assert owner.get(reverse("document-edit", kwargs={"pk": second.pk})).status_code == 200
+    assert owner.get(reverse("document-edit", kwargs={"pk": document.pk})).status_code == 200
+    assert listed(personas["owner"], view="recent") == ["Test document", "Second"]
+    owner.get(reverse("document-edit", kwargs={"pk": second.pk}))
+    assert listed(personas["owner"], view="recent") == ["Second", "Test document"]
+    # Each user's own opens; access taken away takes the document out of it too.
+    viewer = client_for(personas["viewer"])
+    viewer.get(reverse("document-edit", kwargs={"pk": second.pk}))
+    assert listed(personas["viewer"], view="recent") == ["Second"]
+    viewer_of_second.delete()
+    assert listed(personas["viewer"], view="recent") == []
+
+
+def test_sorting(personas):
+    now = timezone.now()
+    for i, title in enumerate(["banana", "Apple", "cherry"]):
+        doc = Document.objects.create(owner=personas["owner"], title=title)
+        Document.objects.filter(pk=doc.pk).update(
+            created_at=now - timedelta(days=i), updated_at=now - timedelta(days=10 - i)
+        )
+    owner = personas["owner"]
+    assert listed(owner, sort="title") == ["Apple", "banana", "cherry"]
+    assert listed(owner, sort="created") == ["banana", "Apple", "cherry"]
+    assert listed(owner, sort="edited") == ["cherry", "Apple", "banana"]
+    assert listed(owner) == listed(owner, sort="edited")
+
+
+def test_pages_of_fifty_without_gaps_or_repeats(personas):
+    Document.objects.bulk_create(
+        Document(owner=personas["owner"], title=f"Doc {i:03}") for i in range(PAGE_SIZE * 2 + 7)
+    )
+    seen: list[str] = []
+    client = client_for(personas["owner"])
+    for number in (1, 2, 3):
+        body = client.get(reverse("api-document-list"), {"page": number, "sort": "title"}).json()
+        assert body["page"] == number and body["has_next"] == (number < 3)
+        seen += [d["title"] for d in body["documents"]]
+    assert seen == [f"Doc {i:03}" for i in range(PAGE_SIZE * 2 + 7)]
+    page = client.get(reverse("document-list"), {"page": 2, "sort": "title"}).content.decode()
+    assert "Page 2" in page and "?sort=title&amp;page=3" in page and "?sort=title" in page
+    assert listed(personas["owner"], page=4) == []
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"view": "everything"},
+        {"sort": "size"},
+        {"page": "two"},
+        {"page": "0"},
+        {"page": "100000000000000000000"},
+        {"folder": "x"},
+        {"folder": "999999"},
+    ],
+)
+def test_a_list_that_does_not_exist_is_a_clear_400(personas, params):
+    page = client_for(personas["owner"]).get(reverse("document-list"), params)
+    assert page.status_code == 400
+    assert "That list does not exist" in page.content.decode()
+    api = client_for(personas["owner"]).get(reverse("api-document-list"), params)
+    assert api.status_code == 400 and api.json()["error"]
+
+
+def test_views_are_linked_and_marked(personas, document):
+    page = client_for(personas["owner"]).get(reverse("document-list"), {"view": "starred"})
+    html = page.content.decode()
+    assert "<h1>Starred</h1>" in html
+    assert 'href="/?view=starred" aria-current="page"' in html
+    assert 'href="/trash/"' in html
