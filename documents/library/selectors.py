@@ -69,6 +69,13 @@ class Listing:
         return "?" + query.urlencode() if query else ""
 
 
+def folder_id(raw: str) -> int | None:
+    """A folder id from a form or query string; None for anything a folder id cannot be."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        return None
+    return int(raw)
+
+
 def listing_from(params: QueryDict, user: Any) -> Listing:
     """The listing a request asks for; BadListing for values that do not exist."""
     view = params.get("view") or "all"
@@ -87,11 +94,8 @@ def listing_from(params: QueryDict, user: Any) -> Listing:
     folder = None
     folder_param = str(params.get("folder") or "")
     if folder_param:
-        try:
-            folder_id = int(folder_param)
-        except ValueError:
-            raise BadListing("There is no such folder.") from None
-        folder = Folder.objects.filter(owner_id=user.pk, pk=folder_id).first()
+        wanted = folder_id(folder_param)
+        folder = Folder.objects.filter(owner_id=user.pk, pk=wanted).first() if wanted else None
         if folder is None:
             raise BadListing("There is no such folder.")
     return Listing(view=view, sort=sort, page=page, query=query, folder=folder)

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -16,7 +17,8 @@ from documents import conf
 from documents.accounts import services as accounts
 from documents.accounts.redirects import next_url
 from documents.identity import identity
-from documents.library import selectors, services, trash
+from documents.library import folders, selectors, services, trash
+from documents.library.models import Folder
 from documents.library.search import Hit, Segments, is_full_text
 from documents.library.selectors import BadListing, Listing, Page
 from documents.models import Document
@@ -35,6 +37,10 @@ def _row_json(document: Document, online: list[dict[str, Any]], hit: Hit | None)
     data = document_json(document, online)
     data["starred"] = bool(getattr(document, "starred", False))
     data["star_url"] = reverse("document-star", kwargs={"pk": document.pk})
+    data["folder_id"] = document.folder_id
+    data["move_url"] = (
+        reverse("document-move", kwargs={"pk": document.pk}) if data["delete_url"] else None
+    )
     data["title_parts"] = _parts(hit.title) if hit else None
     data["snippet"] = _parts(hit.snippet) if hit else None
     return data
@@ -55,6 +61,7 @@ def home(request: HttpRequest) -> HttpResponse:
     online = online_users_for([d.pk for d in page.documents])
     hits = {hit.document.pk: hit for hit in page.hits}
     list_url = reverse("document-list")
+    folder_list = selectors.folders_of(request.user)
     rows = []
     for d in page.documents:
         role = role_of(d)
@@ -76,7 +83,8 @@ def home(request: HttpRequest) -> HttpResponse:
         if listing.folder
         else ("Documents" if listing.view == "all" else selectors.VIEWS[listing.view]),
         "sorts": {key: label for key, (label, _) in selectors.SORTS.items()},
-        "folders": selectors.folders_of(request.user),
+        "folders": folder_list,
+        "folders_json": [{"id": f.pk, "name": f.name} for f in folder_list],
         "full_text": is_full_text(),
         "previous_url": list_url + listing.params(page=page.number - 1)
         if page.number > 1
@@ -138,6 +146,7 @@ def trash_list(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "me": identity(request.user),
         "retention_days": conf.get("TRASH_RETENTION_DAYS"),
+        "folders": selectors.folders_of(request.user),
     }
     return render(request, "documents/trash.html", context)
 
@@ -164,3 +173,62 @@ def trash_delete_forever(request: HttpRequest, pk: UUID) -> HttpResponse:
         raise Http404("No such document in your trash.") from None
     messages.success(request, f"Deleted “{title}” for good.")
     return redirect("document-trash")
+
+
+def _folder(request: HttpRequest, folder_id: int) -> Folder:
+    return get_object_or_404(Folder, pk=folder_id, owner_id=request.user.pk)
+
+
+@login_required
+@require_POST
+def folder_create(request: HttpRequest) -> HttpResponse:
+    """A new folder; then show it."""
+    try:
+        folder = folders.folder_create(owner=request.user, name=request.POST.get("name", ""))
+    except ValidationError as invalid:
+        messages.error(request, " ".join(invalid.messages))
+        return redirect(next_url(request, reverse("document-list")))
+    return redirect(reverse("document-list") + f"?folder={folder.pk}")
+
+
+@login_required
+@require_POST
+def folder_rename(request: HttpRequest, folder_id: int) -> HttpResponse:
+    """Rename one of the user's folders."""
+    folder = _folder(request, folder_id)
+    try:
+        folders.folder_rename(folder=folder, user=request.user, name=request.POST.get("name", ""))
+    except ValidationError as invalid:
+        messages.error(request, " ".join(invalid.messages))
+    return redirect(reverse("document-list") + f"?folder={folder.pk}")
+
+
+@login_required
+@require_POST
+def folder_delete(request: HttpRequest, folder_id: int) -> HttpResponse:
+    """Delete a folder; its documents stay, at the top level."""
+    folder = _folder(request, folder_id)
+    name = folder.name
+    folders.folder_delete(folder=folder, user=request.user)
+    messages.success(request, f"Deleted the folder “{name}”; its documents are still here.")
+    return redirect("document-list")
+
+
+@login_required
+@require_POST
+def document_move(request: HttpRequest, pk: UUID) -> HttpResponse:
+    """File a document in one of the owner's folders ("" for none)."""
+    document = get_object_or_404(documents_for(request.user), pk=pk)
+    if not can_manage(role_of(document)):
+        raise PermissionDenied("Only the owner may file a document in a folder.")
+    raw = request.POST.get("folder", "")
+    folder = None
+    if raw:
+        folder_id = selectors.folder_id(raw)
+        if folder_id is None:
+            return HttpResponse("no such folder", status=400, content_type="text/plain")
+        folder = _folder(request, folder_id)
+    folders.document_move(document=document, user=request.user, folder=folder)
+    where = f"“{folder.name}”" if folder else "no folder"
+    messages.success(request, f"Moved “{document.title}” to {where}.")
+    return redirect(next_url(request, reverse("document-list")))

@@ -110,7 +110,14 @@ function row(doc, maxLength, here) {
     ),
     el('span', { class: `role role--${doc.role}`, text: doc.role_label }),
     online(doc.online),
-    el('span', { class: 'doc-actions' }, starForm(doc, here), renameForm(doc, maxLength), deleteLink(doc)),
+    el(
+      'span',
+      { class: 'doc-actions' },
+      starForm(doc, here),
+      renameForm(doc, maxLength),
+      moveForm(doc, here),
+      deleteLink(doc),
+    ),
   )
 }
 
@@ -176,6 +183,41 @@ function starForm(doc, here) {
       'aria-label': `${label} “${doc.title}”`,
       text: doc.starred ? '★' : '☆',
     }),
+  )
+}
+
+function folders() {
+  const node = document.getElementById('folders-data')
+  try {
+    const parsed = node ? JSON.parse(node.textContent) : []
+    return Array.isArray(parsed) ? parsed : []
+  } catch {
+    return []
+  }
+}
+
+function moveForm(doc, here) {
+  const choices = folders()
+  if (!doc.move_url || choices.length === 0) return null
+  const options = [{ id: '', name: 'No folder' }, ...choices].map((folder) =>
+    el('option', {
+      value: String(folder.id),
+      text: folder.name,
+      selected: String(folder.id) === String(doc.folder_id ?? ''),
+    }),
+  )
+  return el(
+    'details',
+    { class: 'popover' },
+    el('summary', { class: 'btn btn-ghost btn-sm', text: 'Move' }),
+    el(
+      'form',
+      { method: 'post', action: doc.move_url, class: 'popover-body' },
+      el('input', { type: 'hidden', name: 'csrfmiddlewaretoken', value: csrfToken() }),
+      el('input', { type: 'hidden', name: 'next', value: here }),
+      el('label', { class: 'field' }, el('span', { text: 'Folder' }), el('select', { name: 'folder' }, ...options)),
+      el('button', { type: 'submit', class: 'btn btn-primary btn-sm', text: 'Move' }),
+    ),
   )
 }
 

@@ -151,3 +151,96 @@ def test_views_are_linked_and_marked(personas, document):
     assert "<h1>Starred</h1>" in html
     assert 'href="/?view=starred" aria-current="page"' in html
     assert 'href="/trash/"' in html
+
+
+# Folders
+
+
+def _folder(user, name: str):
+    response = client_for(user).post(reverse("folder-create"), {"name": name})
+    assert response.status_code == 302
+    from documents.models import Folder
+
+    return Folder.objects.get(owner=user, name=" ".join(name.split()))
+
+
+def _move(user, document, folder) -> int:
+    url = reverse("document-move", kwargs={"pk": document.pk})
+    return client_for(user).post(url, {"folder": folder.pk if folder else ""}).status_code
+
+
+def test_the_owner_files_documents_in_folders(personas, document):
+    other = Document.objects.create(owner=personas["owner"], title="Loose")
+    folder = _folder(personas["owner"], "  Work \n stuff ")
+    assert folder.name == "Work stuff"
+    assert _move(personas["owner"], document, folder) == 302
+    assert listed(personas["owner"], folder=str(folder.pk)) == ["Test document"]
+    # Still everywhere else it was, for everyone.
+    assert sorted(listed(personas["owner"])) == ["Loose", "Test document"]
+    assert listed(personas["editor"], view="shared") == ["Test document"]
+    page = client_for(personas["owner"]).get(reverse("document-list"), {"folder": folder.pk})
+    html = page.content.decode()
+    assert "<h1>Work stuff</h1>" in html and "Loose" not in html.split("documents-data")[0]
+    assert _move(personas["owner"], document, None) == 302
+    assert listed(personas["owner"], folder=str(folder.pk)) == []
+    assert other.folder_id is None
+
+
+def test_folders_are_their_owners_alone(personas, document):
+    folder = _folder(personas["owner"], "Mine")
+    theirs = _folder(personas["editor"], "Theirs")
+    # An editor may not file the owner's document; nobody files into another's folder.
+    assert _move(personas["editor"], document, theirs) == 403
+    assert _move(personas["owner"], document, theirs) == 404
+    assert _move(personas["stranger"], document, folder) == 404
+    for name in ("editor", "stranger"):
+        client = client_for(personas[name])
+        assert client.get(reverse("document-list"), {"folder": folder.pk}).status_code == 400
+        rename = reverse("folder-rename", kwargs={"folder_id": folder.pk})
+        assert client.post(rename, {"name": "Hijacked"}).status_code == 404
+        delete = reverse("folder-delete", kwargs={"folder_id": folder.pk})
+        assert client.post(delete).status_code == 404
+    folder.refresh_from_db()
+    assert folder.name == "Mine"
+
+
+def test_folder_names_are_checked(personas):
+    client = client_for(personas["owner"])
+    _folder(personas["owner"], "Plans")
+    for name, message in [
+        ("   ", "A folder needs a name."),
+        ("x" * 101, "at most 100 characters"),
+        ("Plans", "You already have a folder named “Plans”."),
+    ]:
+        response = client.post(reverse("folder-create"), {"name": name}, follow=True)
+        assert message in response.content.decode()
+    from documents.models import Folder
+
+    assert Folder.objects.filter(owner=personas["owner"]).count() == 1
+
+
+def test_rename_and_delete_a_folder_keeps_its_documents(personas, document):
+    folder = _folder(personas["owner"], "Old name")
+    _move(personas["owner"], document, folder)
+    client = client_for(personas["owner"])
+    client.post(
+        reverse("folder-rename", kwargs={"folder_id": folder.pk}), {"name": "New <b>name</b>"}
+    )
+    html = client.get(reverse("document-list")).content.decode()
+    assert "New &lt;b&gt;name&lt;/b&gt;" in html and "<b>name</b>" not in html
+    client.post(reverse("folder-delete", kwargs={"folder_id": folder.pk}))
+    document.refresh_from_db()
+    assert document.folder_id is None
+    assert listed(personas["owner"]) == ["Test document"]
+
+
+def test_moving_needs_a_real_folder_id(personas, document):
+    url = reverse("document-move", kwargs={"pk": document.pk})
+    for value in ("abc", "²", "9" * 30):
+        assert client_for(personas["owner"]).post(url, {"folder": value}).status_code == 400
+    assert (
+        client_for(personas["owner"])
+        .get(reverse("document-list"), {"folder": "9" * 30})
+        .status_code
+        == 400
+    )
