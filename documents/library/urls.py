@@ -9,6 +9,12 @@ from documents.library import views
 urlpatterns = [
     path("documents/<uuid:pk>/star/", views.document_star, name="document-star"),
     path("documents/<uuid:pk>/move/", views.document_move, name="document-move"),
+    path("documents/<uuid:pk>/duplicate/", views.document_duplicate, name="document-duplicate"),
+    path(
+        "documents/new/from/<slug:key>/",
+        views.document_from_template,
+        name="document-from-template",
+    ),
     path("folders/new/", views.folder_create, name="folder-create"),
     path("folders/<int:folder_id>/rename/", views.folder_rename, name="folder-rename"),
     path("folders/<int:folder_id>/delete/", views.folder_delete, name="folder-delete"),

@@ -17,10 +17,11 @@ from documents import conf
 from documents.accounts import services as accounts
 from documents.accounts.redirects import next_url
 from documents.identity import identity
-from documents.library import folders, selectors, services, trash
+from documents.library import copies, folders, selectors, services, trash
 from documents.library.models import Folder
 from documents.library.search import Hit, Segments, is_full_text
 from documents.library.selectors import BadListing, Listing, Page
+from documents.library.templates import TEMPLATES
 from documents.models import Document
 from documents.permissions import can_manage, can_write
 from documents.web.api import document_json
@@ -38,6 +39,7 @@ def _row_json(document: Document, online: list[dict[str, Any]], hit: Hit | None)
     data["starred"] = bool(getattr(document, "starred", False))
     data["star_url"] = reverse("document-star", kwargs={"pk": document.pk})
     data["folder_id"] = document.folder_id
+    data["duplicate_url"] = reverse("document-duplicate", kwargs={"pk": document.pk})
     data["move_url"] = (
         reverse("document-move", kwargs={"pk": document.pk}) if data["delete_url"] else None
     )
@@ -84,6 +86,7 @@ def home(request: HttpRequest) -> HttpResponse:
         else ("Documents" if listing.view == "all" else selectors.VIEWS[listing.view]),
         "sorts": {key: label for key, (label, _) in selectors.SORTS.items()},
         "folders": folder_list,
+        "templates": TEMPLATES.values(),
         "folders_json": [{"id": f.pk, "name": f.name} for f in folder_list],
         "full_text": is_full_text(),
         "previous_url": list_url + listing.params(page=page.number - 1)
@@ -232,3 +235,23 @@ def document_move(request: HttpRequest, pk: UUID) -> HttpResponse:
     where = f"“{folder.name}”" if folder else "no folder"
     messages.success(request, f"Moved “{document.title}” to {where}.")
     return redirect(next_url(request, reverse("document-list")))
+
+
+@login_required
+@require_POST
+def document_duplicate(request: HttpRequest, pk: UUID) -> HttpResponse:
+    """Make a copy of a document one can open, owned by oneself, and open it."""
+    document = get_object_or_404(documents_for(request.user), pk=pk)
+    copy = copies.document_duplicate(document=document, user=request.user)
+    messages.success(request, f"Made a copy of “{document.title}”.")
+    return redirect("document-edit", pk=copy.pk)
+
+
+@login_required
+@require_POST
+def document_from_template(request: HttpRequest, key: str) -> HttpResponse:
+    """Start a new document from a built-in template, and open it."""
+    if key not in TEMPLATES:
+        raise Http404("No such template.")
+    document = copies.document_from_template(owner=request.user, key=key)
+    return redirect("document-edit", pk=document.pk)

@@ -114,6 +114,7 @@ function row(doc, maxLength, here) {
       'span',
       { class: 'doc-actions' },
       starForm(doc, here),
+      copyForm(doc),
       renameForm(doc, maxLength),
       moveForm(doc, here),
       deleteLink(doc),
@@ -182,6 +183,22 @@ function starForm(doc, here) {
       title: label,
       'aria-label': `${label} “${doc.title}”`,
       text: doc.starred ? '★' : '☆',
+    }),
+  )
+}
+
+function copyForm(doc) {
+  if (!doc.duplicate_url) return null
+  return el(
+    'form',
+    { method: 'post', action: doc.duplicate_url, class: 'copy-form' },
+    el('input', { type: 'hidden', name: 'csrfmiddlewaretoken', value: csrfToken() }),
+    el('button', {
+      type: 'submit',
+      class: 'btn btn-ghost btn-sm',
+      'aria-label': `Make a copy of “${doc.title}”`,
+      title: 'Make a copy',
+      text: 'Copy',
     }),
   )
 }

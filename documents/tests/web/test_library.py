@@ -244,3 +244,82 @@ def test_moving_needs_a_real_folder_id(personas, document):
         .status_code
         == 400
     )
+
+
+# Copies and templates
+
+
+def _body(document) -> str:
+    from documents.export.text import to_text
+    from documents.storage import store
+
+    return to_text(store.load(document.pk).update)
+
+
+def test_anyone_who_can_open_a_document_can_copy_it(personas, document):
+    from documents import services
+    from documents.library.templates import TEMPLATES, fill
+    from documents.storage import server_edits
+
+    server_edits.edit_document(
+        document_id=document.pk,
+        user_id=personas["owner"].pk,
+        mutate=lambda doc: fill(doc, TEMPLATES["project-plan"]),
+    )
+    services.document_rename(document=document, title="Plan", user=personas["owner"])
+    url = reverse("document-duplicate", kwargs={"pk": document.pk})
+    assert client_for(personas["stranger"]).post(url).status_code == 404
+    assert client_for(personas["viewer"]).get(url).status_code == 405
+    response = client_for(personas["viewer"]).post(url)
+    assert response.status_code == 302
+    copy = Document.objects.exclude(pk=document.pk).get()
+    assert response["Location"] == reverse("document-edit", kwargs={"pk": copy.pk})
+    assert copy.owner == personas["viewer"] and copy.title == "Copy of Plan"
+    assert _body(copy) == _body(document) and "Milestones" in _body(copy)
+    # The copy is the viewer's own: only they see it, and the original is untouched.
+    assert listed(personas["viewer"], view="mine") == ["Copy of Plan"]
+    assert "Copy of Plan" not in listed(personas["owner"])
+    assert copy.snapshots.count() == 0 and copy.updates.count() == 1
+    # Found by search at once.
+    assert "Copy of Plan" in [
+        d["title"]
+        for d in client_for(personas["viewer"])
+        .get(reverse("api-document-list"), {"q": "milestones"})
+        .json()["documents"]
+    ]
+
+
+def test_a_copy_of_a_long_title_stays_within_the_limit(personas, document):
+    from documents.library import copies
+
+    Document.objects.filter(pk=document.pk).update(title="x" * 200)
+    document.refresh_from_db()
+    copy = copies.document_duplicate(document=document, user=personas["owner"])
+    assert len(copy.title) == 200 and copy.title.startswith("Copy of x")
+
+
+@pytest.mark.parametrize(
+    ("key", "title", "heading"),
+    [
+        ("meeting-notes", "Meeting notes", "Action items"),
+        ("project-plan", "Project plan", "Milestones"),
+    ],
+)
+def test_a_document_from_a_template(personas, key, title, heading):
+    response = client_for(personas["editor"]).post(
+        reverse("document-from-template", kwargs={"key": key})
+    )
+    assert response.status_code == 302
+    document = Document.objects.get(owner=personas["editor"])
+    assert document.title == title
+    assert heading in _body(document)
+    page = client_for(personas["editor"]).get(reverse("document-edit", kwargs={"pk": document.pk}))
+    assert page.status_code == 200
+
+
+def test_templates_are_offered_and_unknown_ones_are_404(personas):
+    html = client_for(personas["owner"]).get(reverse("document-list")).content.decode()
+    assert "Meeting notes" in html and "Project plan" in html
+    url = reverse("document-from-template", kwargs={"key": "nope"})
+    assert client_for(personas["owner"]).post(url).status_code == 404
+    assert not Document.objects.exists()
