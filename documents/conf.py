@@ -81,6 +81,8 @@ DEFAULTS: dict[str, Any] = {
     # A thread mails a person at most once per this many seconds; what comes
     # in between goes in its next mail.
     "COMMENT_MAIL_BATCH_SECONDS": 600,
+    # Days a document stays in its owner's trash before `purge_trash` deletes it for good.
+    "TRASH_RETENTION_DAYS": 30,
 }
 
 

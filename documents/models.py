@@ -34,7 +34,18 @@ class DocumentQuerySet(models.QuerySet["Document"]):
         """Documents the user owns or has been given a role on."""
         if not user.is_authenticated:
             return self.none()
-        return self.filter(Q(owner=user) | Q(memberships__user=user)).distinct()
+        # A subquery rather than a join: no DISTINCT, so the pages that sort and
+        # slice this stay cheap with thousands of documents.
+        shared = Membership.objects.filter(user_id=user.pk).values("document_id")
+        return self.alive().filter(Q(owner=user) | Q(pk__in=shared))
+
+    def alive(self) -> DocumentQuerySet:
+        """Documents not in the trash: the only ones any path but the trash shows."""
+        return self.filter(trashed_at__isnull=True)
+
+    def trashed(self) -> DocumentQuerySet:
+        """Documents in the trash, restorable by their owner until purged."""
+        return self.filter(trashed_at__isnull=False)
 
 
 class Document(models.Model):
@@ -51,6 +62,13 @@ class Document(models.Model):
     last_seq = models.BigIntegerField(default=0)
     snapshot_seq = models.BigIntegerField(default=0)
     log_bytes = models.BigIntegerField(default=0)
+    # Set when the owner moves the document to the trash (documents/library/trash.py):
+    # every path but the owner's trash then answers 404, until restored or purged.
+    trashed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The owner's folder for it (documents/library/folders.py); None is the top level.
+    folder = models.ForeignKey(
+        "Folder", null=True, blank=True, on_delete=models.SET_NULL, related_name="documents"
+    )
 
     objects = DocumentQuerySet.as_manager()
 
@@ -195,7 +213,8 @@ def _link_token() -> str:
 
 class ShareLinkQuerySet(models.QuerySet["ShareLink"]):
     def active(self) -> ShareLinkQuerySet:
-        return self.filter(revoked_at__isnull=True)
+        # A link to a document in the trash lets nobody in until it is restored.
+        return self.filter(revoked_at__isnull=True, document__trashed_at__isnull=True)
 
 
 class ShareLink(models.Model):
@@ -298,3 +317,6 @@ from documents.comments.models import (  # noqa: E402, F401
     NotificationSettings,
 )
 from documents.images.models import DocumentImage as DocumentImage  # noqa: E402
+
+# The home page's models (folders, stars, recent opens, the text mirror for search).
+from documents.library.models import DocumentText, Folder, RecentOpen, Star  # noqa: E402, F401

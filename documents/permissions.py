@@ -29,8 +29,10 @@ def role_for(user: Any, document: Document) -> Role | None:
 
 
 def document_role(user: Any, document_id: UUID) -> tuple[Document | None, Role | None]:
-    """The document (None if it does not exist) and the user's role on it."""
-    document = Document.objects.filter(pk=document_id).only("id", "owner_id", "title").first()
+    """The document (None if it does not exist or is in the trash) and the user's role on it."""
+    document = (
+        Document.objects.alive().filter(pk=document_id).only("id", "owner_id", "title").first()
+    )
     if document is None:
         return None, None
     return document, role_for(user, document)

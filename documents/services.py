@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from documents.library import search
 from documents.models import TITLE_MAX_LENGTH, Document
 from documents.permissions import can_manage, can_write, role_for
 from documents.realtime import messages
@@ -24,7 +25,9 @@ def normalize_title(title: str) -> str:
 @transaction.atomic
 def document_create(*, owner: Any, title: str = DEFAULT_TITLE) -> Document:
     """A new empty document owned by `owner`."""
-    return Document.objects.create(owner=owner, title=normalize_title(title))
+    document = Document.objects.create(owner=owner, title=normalize_title(title))
+    search.text_save(document_id=document.pk, body="", title=document.title)
+    return document
 
 
 @transaction.atomic
@@ -34,6 +37,7 @@ def document_rename(*, document: Document, title: str, user: Any) -> Document:
         raise PermissionDenied("Only the owner and editors may rename a document.")
     document.title = normalize_title(title)
     document.save(update_fields=["title", "updated_at"])
+    search.title_saved(document_id=document.pk)
     # Editors show the title from the shared document; change it there too so
     # every open page updates live.
     server_edits.edit_document(

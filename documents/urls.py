@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("documents.images.urls")),
     path("", include("documents.imports.urls")),
     path("", include("documents.comments.urls")),
+    path("", include("documents.library.urls")),
 ]

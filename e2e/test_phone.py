@@ -204,5 +204,5 @@ def test_confirm_delete_fits(phone: Callable[[Any], Page], owner: Any, document:
     page = phone(owner)
     go(page, f"/documents/{document.pk}/delete/")
     assert_fits(page, "confirm delete")
-    assert_in_reach(page.get_by_role("button", name="Delete document"))
+    assert_in_reach(page.get_by_role("button", name="Move to trash"))
     assert_in_reach(page.locator("main").get_by_role("link", name="Cancel"))

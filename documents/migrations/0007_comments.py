@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("documents", "0005_email_addresses"),
+        ("documents", "0006_home"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

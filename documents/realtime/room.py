@@ -47,6 +47,7 @@ from documents.realtime.acceptance import Acceptance, InvalidUpdate, OutOfSync
 from documents.realtime.acceptance import MissingDependencies as MissingDependencies
 from documents.realtime.close_codes import CloseCode
 from documents.realtime.peers import Peers
+from documents.realtime.text_mirror import TextMirror
 from documents.realtime.title_mirror import TitleMirror
 from documents.realtime.writer import Writer
 from documents.storage import background, crdt, store
@@ -133,6 +134,7 @@ class Room:
         self._tasks: list[asyncio.Task[None]] = []
         self._idle_handle: asyncio.TimerHandle | None = None
         self._title: TitleMirror | None = None
+        self._text: TextMirror | None = None
         self.closed = False
         self._acceptance = Acceptance(document_id, lambda: self.doc.get_update(), self._submit)
 
@@ -159,6 +161,7 @@ class Room:
             # cold open should not pay for it again.
             self.writer.compact_soon(self.document_id)
         self._title = TitleMirror(self.document_id, self.doc)
+        self._text = TextMirror(self.document_id, self.doc)
         self._tasks.append(asyncio.create_task(self._run()))
         await self.peers.start()
 
@@ -170,6 +173,8 @@ class Room:
         self._acceptance.close()
         if self._title is not None:
             await self._title.close()
+        if self._text is not None:
+            await self._text.close()
         if self._idle_handle:
             self._idle_handle.cancel()
         await self.awareness.close()
@@ -318,6 +323,8 @@ class Room:
             ):
                 self.doc.apply_update(update)
                 applied = True
+            if self._text is not None:
+                self._text.changed()
         self._acceptance.applied(seq, update, applied)
 
     async def _heal(self) -> None:
@@ -331,6 +338,8 @@ class Room:
                 logger, "room %s could not apply its stored content", self.document_id
             ):
                 self.doc.apply_update(loaded.update)
+            if self._text is not None:
+                self._text.changed()
             self.last_seq = max(self.last_seq, loaded.last_seq)
             self._acceptance.reset_after_snapshot(self.last_seq)
             self.size = loaded.size

@@ -41,15 +41,6 @@ def document_json(document: Document, online: list[dict[str, Any]]) -> dict[str,
 
 @api_login_required
 @require_GET
-def document_list(request: HttpRequest) -> JsonResponse:
-    """GET /api/documents/: every document visible to the user, newest first."""
-    documents = list(documents_for(request.user))
-    online = online_users_for([d.pk for d in documents])
-    return JsonResponse({"documents": [document_json(d, online.get(d.pk, [])) for d in documents]})
-
-
-@api_login_required
-@require_GET
 def document_detail(request: HttpRequest, pk: UUID) -> JsonResponse:
     """GET /api/documents/<id>/: one document; 404 for strangers and unknown ids."""
     document = documents_for(request.user).filter(pk=pk).first()

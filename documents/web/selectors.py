@@ -15,21 +15,21 @@ logger = logging.getLogger(__name__)
 
 def documents_for(user: Any) -> DocumentQuerySet:
     """Visible documents, newest first, each annotated with `my_role`."""
+    return with_my_role(Document.objects.visible_to(user), user).order_by("-updated_at")
+
+
+def with_my_role(documents: DocumentQuerySet, user: Any) -> DocumentQuerySet:
+    """`documents` annotated with the user's role as `my_role`, owners fetched along."""
     member_role = Membership.objects.filter(document=OuterRef("pk"), user_id=user.pk).values(
         "role"
     )[:1]
-    return (
-        Document.objects.visible_to(user)
-        .annotate(
-            my_role=Case(
-                When(owner_id=user.pk, then=Value(Role.OWNER.value)),
-                default=Subquery(member_role),
-                output_field=CharField(),
-            )
+    return documents.annotate(
+        my_role=Case(
+            When(owner_id=user.pk, then=Value(Role.OWNER.value)),
+            default=Subquery(member_role),
+            output_field=CharField(),
         )
-        .select_related("owner")
-        .order_by("-updated_at")
-    )
+    ).select_related("owner")
 
 
 def role_of(document: Document) -> Role:

@@ -1,4 +1,4 @@
-"""Pages: the document list, the editor, rename and delete."""
+"""Pages: the editor, creating, renaming and deleting (the list is documents/library/views.py)."""
 
 from __future__ import annotations
 
@@ -15,15 +15,15 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from documents import conf, services
-from documents.accounts import services as accounts
 from documents.accounts.redirects import next_url
 from documents.identity import identity
+from documents.library import services as library
+from documents.library import trash
 from documents.models import TITLE_MAX_LENGTH, Document
 from documents.permissions import can_comment, can_manage, can_write
 from documents.realtime.close_codes import FINAL, CloseCode
-from documents.web.api import document_json
 from documents.web.forms import DocumentTitleForm
-from documents.web.selectors import documents_for, online_users_for, role_of
+from documents.web.selectors import documents_for, role_of
 
 WS_PATH = "/ws/documents"
 
@@ -31,35 +31,6 @@ WS_PATH = "/ws/documents"
 def _visible_document(request: HttpRequest, pk: UUID) -> Document:
     """The document with the user's role as `my_role`; 404 for strangers and unknown ids."""
     return get_object_or_404(documents_for(request.user), pk=pk)
-
-
-@login_required
-@require_GET
-def document_list(request: HttpRequest) -> HttpResponse:
-    """My documents and those shared with me, newest first, with who is online."""
-    documents = list(documents_for(request.user))
-    online = online_users_for([d.id for d in documents])
-    rows = []
-    for d in documents:
-        role = role_of(d)
-        rows.append(
-            {
-                "document": d,
-                "role": role,
-                "can_rename": can_write(role),
-                "can_delete": can_manage(role),
-                "online": online.get(d.id, []),
-            }
-        )
-    context = {
-        "rows": rows,
-        "me": identity(request.user),
-        # The notice that stays until the account has a confirmed address.
-        "email_status": accounts.email_status(user=request.user),
-        # What list.js compares the API's answers with: an unchanged list is not redrawn.
-        "documents_json": [document_json(d, online.get(d.id, [])) for d in documents],
-    }
-    return render(request, "documents/list.html", context)
 
 
 @login_required
@@ -79,6 +50,7 @@ def document_edit(request: HttpRequest, pk: UUID) -> HttpResponse:
     document = _visible_document(request, pk)
     role = role_of(document)
     me = identity(request.user)
+    library.recent_open_record(user=request.user, document=document)
     config: dict[str, Any] = {
         "documentId": str(document.pk),
         "title": document.title,
@@ -130,13 +102,20 @@ def document_rename(request: HttpRequest, pk: UUID) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def document_delete(request: HttpRequest, pk: UUID) -> HttpResponse:
-    """Ask for confirmation (GET), then delete (POST); only the owner may."""
+    """Ask for confirmation (GET), then move to the trash (POST); only the owner may."""
     document = _visible_document(request, pk)
     if not can_manage(role_of(document)):
         raise PermissionDenied("Only the owner may delete a document.")
+    retention_days = conf.get("TRASH_RETENTION_DAYS")
     if request.method == "POST":
         title = document.title
-        services.document_delete(document=document, user=request.user)
-        messages.success(request, f"Deleted “{title}”.")
+        trash.document_trash(document=document, user=request.user)
+        messages.success(
+            request, f"Moved “{title}” to the trash. You can restore it for {retention_days} days."
+        )
         return redirect("document-list")
-    return render(request, "documents/confirm_delete.html", {"document": document})
+    return render(
+        request,
+        "documents/confirm_delete.html",
+        {"document": document, "retention_days": retention_days},
+    )

@@ -1,7 +1,9 @@
 // The document list, kept current while it is open: new shares, titles,
-// roles and who is online, read from the documents' JSON API whenever the
-// page comes back into view, and every so often while it is in view. The rows
-// are drawn like documents/list.html draws them.
+// roles and who is online, read from the documents' JSON API (the same view,
+// sort, page and search as the page) whenever the page comes back into view,
+// and every so often while it is in view. The rows are drawn like
+// documents/list.html draws them; a search's highlighted passages are drawn
+// from text segments, never from HTML.
 
 import { apiFetch, csrfToken, readJson } from './api.js'
 import { avatarColor, initials } from './avatars.js'
@@ -48,6 +50,13 @@ export function bindList({ list, empty }) {
   return refresh
 }
 
+/** Changing the sort reloads the list at once (the form also has a submit button without script). */
+function bindAutosubmit() {
+  for (const select of document.querySelectorAll('select[data-autosubmit]')) {
+    select.addEventListener('change', () => select.form.requestSubmit())
+  }
+}
+
 function initialSignature() {
   const node = document.getElementById('documents-data')
   try {
@@ -64,13 +73,21 @@ function busy(list) {
 
 function draw(list, empty, documents) {
   const maxLength = titleMaxLength()
-  list.replaceChildren(...documents.map((doc) => row(doc, maxLength)))
+  const here = list.dataset.here || '/'
+  list.replaceChildren(...documents.map((doc) => row(doc, maxLength, here)))
   list.hidden = documents.length === 0
   empty.hidden = documents.length > 0
 }
 
-function row(doc, maxLength) {
+function marked(parts) {
+  return parts.map((part) => (part.match ? el('mark', { text: part.text }) : part.text))
+}
+
+function row(doc, maxLength, here) {
   const owner = doc.role === 'owner' ? 'Owned by you' : `Shared by ${doc.owner.name}`
+  const title = doc.title_parts ? marked(doc.title_parts) : [doc.title]
+  const snippet =
+    doc.snippet && doc.snippet.length ? el('span', { class: 'doc-snippet' }, ...marked(doc.snippet)) : null
   return el(
     'li',
     { class: 'doc-row', 'data-document-id': doc.id },
@@ -81,18 +98,27 @@ function row(doc, maxLength) {
       el(
         'span',
         { class: 'doc-text' },
-        el('span', { class: 'doc-title', text: doc.title }),
+        el('span', { class: 'doc-title' }, ...title),
         el(
           'span',
           { class: 'doc-meta' },
           `${owner} · edited `,
           el('time', { datetime: doc.updated_at, text: doc.edited }),
         ),
+        snippet,
       ),
     ),
     el('span', { class: `role role--${doc.role}`, text: doc.role_label }),
     online(doc.online),
-    el('span', { class: 'doc-actions' }, renameForm(doc, maxLength), deleteLink(doc)),
+    el(
+      'span',
+      { class: 'doc-actions' },
+      starForm(doc, here),
+      copyForm(doc),
+      renameForm(doc, maxLength),
+      moveForm(doc, here),
+      deleteLink(doc),
+    ),
   )
 }
 
@@ -142,6 +168,76 @@ function renameForm(doc, maxLength) {
   )
 }
 
+function starForm(doc, here) {
+  const label = doc.starred ? 'Unstar' : 'Star'
+  return el(
+    'form',
+    { method: 'post', action: doc.star_url, class: 'star-form' },
+    el('input', { type: 'hidden', name: 'csrfmiddlewaretoken', value: csrfToken() }),
+    el('input', { type: 'hidden', name: 'next', value: here }),
+    el('input', { type: 'hidden', name: 'starred', value: doc.starred ? '0' : '1' }),
+    el('button', {
+      type: 'submit',
+      class: 'btn btn-ghost btn-sm star',
+      'aria-pressed': doc.starred ? 'true' : 'false',
+      title: label,
+      'aria-label': `${label} “${doc.title}”`,
+      text: doc.starred ? '★' : '☆',
+    }),
+  )
+}
+
+function copyForm(doc) {
+  if (!doc.duplicate_url) return null
+  return el(
+    'form',
+    { method: 'post', action: doc.duplicate_url, class: 'copy-form' },
+    el('input', { type: 'hidden', name: 'csrfmiddlewaretoken', value: csrfToken() }),
+    el('button', {
+      type: 'submit',
+      class: 'btn btn-ghost btn-sm',
+      'aria-label': `Make a copy of “${doc.title}”`,
+      title: 'Make a copy',
+      text: 'Copy',
+    }),
+  )
+}
+
+function folders() {
+  const node = document.getElementById('folders-data')
+  try {
+    const parsed = node ? JSON.parse(node.textContent) : []
+    return Array.isArray(parsed) ? parsed : []
+  } catch {
+    return []
+  }
+}
+
+function moveForm(doc, here) {
+  const choices = folders()
+  if (!doc.move_url || choices.length === 0) return null
+  const options = [{ id: '', name: 'No folder' }, ...choices].map((folder) =>
+    el('option', {
+      value: String(folder.id),
+      text: folder.name,
+      selected: String(folder.id) === String(doc.folder_id ?? ''),
+    }),
+  )
+  return el(
+    'details',
+    { class: 'popover' },
+    el('summary', { class: 'btn btn-ghost btn-sm', text: 'Move' }),
+    el(
+      'form',
+      { method: 'post', action: doc.move_url, class: 'popover-body' },
+      el('input', { type: 'hidden', name: 'csrfmiddlewaretoken', value: csrfToken() }),
+      el('input', { type: 'hidden', name: 'next', value: here }),
+      el('label', { class: 'field' }, el('span', { text: 'Folder' }), el('select', { name: 'folder' }, ...options)),
+      el('button', { type: 'submit', class: 'btn btn-primary btn-sm', text: 'Move' }),
+    ),
+  )
+}
+
 function deleteLink(doc) {
   if (!doc.delete_url) return null
   return el('a', { class: 'btn btn-ghost btn-sm btn-danger-text', href: doc.delete_url, text: 'Delete' })
@@ -154,3 +250,4 @@ function titleMaxLength() {
 
 const list = document.getElementById('documents')
 if (list) bindList({ list, empty: document.getElementById('documents-empty') })
+bindAutosubmit()

@@ -279,11 +279,11 @@ def test_owner_can_delete(owner, document):
     url = reverse("document-delete", kwargs={"pk": document.pk})
     confirm = client.get(url)
     assert confirm.status_code == 200
-    assert b"cannot be undone" in confirm.content
-    assert Document.objects.filter(pk=document.pk).exists()
+    assert b"to the trash" in confirm.content
+    assert Document.objects.alive().filter(pk=document.pk).exists()
     response = client.post(url)
     assert response.status_code == 302
-    assert not Document.objects.filter(pk=document.pk).exists()
+    assert not Document.objects.alive().filter(pk=document.pk).exists()
 
 
 def test_editor_cannot_delete(editor_user, document):

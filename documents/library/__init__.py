@@ -1,0 +1,1 @@
+"""The documents home: trash, search, stars, recent and shared views, folders, copies."""
