@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from documents.export.html import html_document, to_html
 from documents.export.markdown import to_markdown
+from documents.export.render import render
 from documents.export.text import to_text
 from documents.export.tree import (
     FORMATS,
@@ -27,6 +28,7 @@ __all__ = [
     "body_of",
     "download_filename",
     "html_document",
+    "render",
     "to_html",
     "to_markdown",
     "to_text",

@@ -26,12 +26,7 @@ def document_export(request: HttpRequest, pk: UUID, fmt: str) -> HttpResponse:
     doc = crdt.doc_from_update(store.load(document.pk).update)
     # The shared title is what editors see, even before the column catches up.
     title = server_edits.title_of(server_edits.meta_of(doc)) or document.title
-    if fmt == "txt":
-        content = export.to_text(doc)
-    elif fmt == "md":
-        content = export.to_markdown(doc)
-    else:
-        content = export.html_document(export.to_html(doc), title=title)
+    content = export.render(doc, fmt, title=title)
     response = HttpResponse(content, content_type=export.FORMATS[fmt][1])
     disposition = content_disposition_header(True, export.download_filename(title, fmt))
     response["Content-Disposition"] = disposition or "attachment"
