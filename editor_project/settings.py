@@ -46,6 +46,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later line of a request's log carries its id.
+    "editor_project.logs.request_id_middleware",
     "django.middleware.security.SecurityMiddleware",
     # Before WhiteNoise, so static files carry the policy too.
     "editor_project.csp.ContentSecurityPolicyMiddleware",
@@ -250,11 +252,27 @@ COLLAB: dict[str, Any] = {
 # The editor exposes its internals on `window` for the end-to-end tests only.
 EDITOR_TEST_HOOKS = env_bool("EDITOR_TEST_HOOKS", False)
 
+# "plain" lines for people, "json" (one object per line, with request and
+# socket ids) for log collectors: editor_project/logs.py.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "editor_project.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "editor_project.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     # One handler, on the root: Daphne's and the app's lines each print once.
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {

@@ -22,6 +22,7 @@ from documents.realtime.rate_limit import TokenBucket
 from documents.realtime.registry import RoomRegistry, registry
 from documents.realtime.room import DocumentTooLarge, InvalidUpdate, OutOfSync, Room
 from documents.storage import readers, store
+from editor_project import logs
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ class DocumentConsumer(AsyncWebsocketConsumer):
         self.channel_layer = None
         self.channel_name = ""
         self.base_send = send
+        # This task's log lines (refusals, closes, errors) carry the socket's id.
+        self.socket_id = logs.bind_socket()
         try:
             while True:
                 await self.dispatch(await receive())
