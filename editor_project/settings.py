@@ -7,6 +7,7 @@ DATABASE_URL and REDIS_URL switch to PostgreSQL and Redis for everything else.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any
 
@@ -219,7 +220,7 @@ if not DEBUG:
     # plain-HTTP trial deployment still works.
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
     # Health checks come from inside the host, over plain HTTP.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
     # A site that redirects everything to HTTPS is HTTPS only: browsers may
     # remember that for a year. Over plain HTTP the header would be ignored.
     SECURE_HSTS_SECONDS = env_int(
@@ -248,6 +249,18 @@ COLLAB: dict[str, Any] = {
     for key, default in COLLAB_DEFAULTS.items()
     if env_str(f"COLLAB_{key}")
 }
+
+# GET /metrics (documents/metrics.py): answered for these addresses or networks,
+# or for a request with `Authorization: Bearer <METRICS_TOKEN>`; 404 otherwise.
+METRICS_TOKEN = env_str("METRICS_TOKEN") or ""
+METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES", ["127.0.0.1", "::1"])
+for _network in METRICS_ALLOWED_ADDRESSES:
+    try:
+        ipaddress.ip_network(_network)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_ADDRESSES: {_network!r} is not an address or network"
+        ) from None
 
 # The editor exposes its internals on `window` for the end-to-end tests only.
 EDITOR_TEST_HOOKS = env_bool("EDITOR_TEST_HOOKS", False)

@@ -12,7 +12,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import DatabaseError
 
-from documents import conf
+from documents import conf, metrics
 from documents.identity import identity
 from documents.models import Role
 from documents.permissions import can_write, document_role
@@ -154,6 +154,7 @@ class DocumentConsumer(AsyncWebsocketConsumer):
     async def _close(self, code: int, reason: str) -> None:
         """Close with a code and reason Autobahn accepts; a failure is logged, never raised."""
         self._closing = True
+        metrics.socket_closed(code)
         try:
             await self.close(int(code), close_reason(reason))
         except Exception:
