@@ -113,6 +113,8 @@ class DocumentConsumer(AsyncWebsocketConsumer):
         document_id = UUID(self.scope["url_route"]["kwargs"]["document_id"])
         try:
             document, role = await readers.read(document_role, user, document_id)
+            # On a reader thread: the chosen caret colour is read from the profile.
+            self.identity = await readers.read(identity, user)
         except DatabaseError:
             logger.warning("document=%s: no database to check access", document_id, exc_info=True)
             await self.accept()
@@ -122,7 +124,6 @@ class DocumentConsumer(AsyncWebsocketConsumer):
             # from one that does not exist (4403 is for access removed later).
             return await self._refuse(CloseCode.NOT_FOUND, "no such document")
         self.role = role
-        self.identity = identity(user)
         crowding = await self.rooms.crowding(document_id, user.pk, can_write(role))
         if crowding == "user":
             return await self._refuse(
