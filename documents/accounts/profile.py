@@ -69,7 +69,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 caret_color=form.cleaned_data["caret_color"] or AUTOMATIC,
             )
-            messages.success(request, f"Saved. Others now see you as {display_name(user)}.")
+            messages.success(request, f"Saved. Others now see you as “{display_name(user)}”.")
             return redirect("profile")
         return render(request, "accounts/profile.html", {"form": form}, status=400)
     return render(request, "accounts/profile.html", {"form": form})
