@@ -27,7 +27,7 @@ def documents_for(user: Any) -> DocumentQuerySet:
                 output_field=CharField(),
             )
         )
-        .select_related("owner")
+        .select_related("owner", "owner__profile")
         .order_by("-updated_at")
     )
 
