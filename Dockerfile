@@ -31,10 +31,17 @@ WORKDIR /app
 COPY manage.py ./
 COPY scripts/healthcheck.py scripts/
 RUN DEBUG=false SECRET_KEY=build-only ALLOWED_HOSTS=build python manage.py collectstatic --noinput
+# The app runs as a user of its own, never root: a hole in it cannot rewrite
+# the installed code. It may write /app only (the embedded default's SQLite file).
+RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin app \
+    && chown app:app /app
+USER app
 EXPOSE 8000
 # Healthy when the app answers with its database and Redis both reachable.
 HEALTHCHECK --interval=10s --timeout=6s --start-period=60s --retries=3 \
     CMD ["python", "scripts/healthcheck.py"]
-# Migrations run before the server starts; with several app containers, one
-# running them at a time is enough (they are idempotent).
-CMD ["sh", "-c", "python manage.py migrate --noinput && python -m editor_project.server.serve --host 0.0.0.0 --port 8000"]
+# Migrations are not run here: with several app containers, every one would
+# race to run them. docker-compose.yml runs them once, in a one-shot `migrate`
+# service, before any app container starts; elsewhere run
+# `python manage.py migrate --noinput` as a release step.
+CMD ["python", "-m", "editor_project.server.serve", "--host", "0.0.0.0", "--port", "8000"]

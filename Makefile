@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-fast install frontend yclients lint bench bench-references faults
+.PHONY: run test test-fast install frontend yclients lint django-checks bench bench-references faults
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,15 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(MAKE) django-checks
+
+# Models without their migration, and the deploy checks with production settings
+# (an in-memory database: neither needs data, and nothing is left behind).
+django-checks: install
+	DATABASE_URL=sqlite://:memory: $(BIN)/python manage.py makemigrations --check --dry-run
+	DATABASE_URL=sqlite://:memory: DEBUG=false ALLOWED_HOSTS=docs.example.com \
+		SECURE_SSL_REDIRECT=true SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(64))')" \
+		$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 test: install frontend yclients lint
 	$(BIN)/python -m devtools.services -- $(BIN)/pytest

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
+
 # Readable on white, distinct from each other.
 PALETTE = (
     "#e6194b",
@@ -29,9 +31,27 @@ def display_name(user: Any) -> str:
 
 
 def user_color(user: Any) -> str:
-    """A colour that stays the same for the user across sessions and processes."""
+    """The colour the user chose on their profile, else one derived from their id.
+
+    Either way it stays the same across sessions and processes. Reads the
+    profile (one query, then cached on the user): call it where the ORM may run.
+    """
+    chosen = chosen_color(user)
+    if chosen:
+        return chosen
     digest = hashlib.sha256(f"user:{user.pk}".encode()).digest()
     return PALETTE[digest[0] % len(PALETTE)]
+
+
+def chosen_color(user: Any) -> str:
+    """The palette colour the user picked, or "" for none."""
+    try:
+        profile = user.profile
+    except (AttributeError, ObjectDoesNotExist):  # anonymous, or never chose
+        return ""
+    # Only palette colours reach a page or a caret, whatever the row holds.
+    color = str(profile.caret_color)
+    return color if color in PALETTE else ""
 
 
 def identity(user: Any) -> dict[str, Any]:

@@ -309,6 +309,22 @@ class PendingShare(models.Model):
         return f"{self.role} for {self.email} on {self.document_id}"
 
 
+class Profile(models.Model):
+    """How a user chose to look to others; display_name lives in User.first_name.
+
+    `caret_color` is one of documents.identity.PALETTE, or "" for the colour
+    derived from the user's id. A row exists only for users who chose.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    caret_color = models.CharField(max_length=7, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"profile of {self.user_id}"
+
+
 # Models of the app's packages, imported here so Django registers them with the app.
 from documents.comments.models import (  # noqa: E402, F401
     Comment,

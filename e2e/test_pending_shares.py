@@ -124,10 +124,10 @@ def test_the_list_reminds_an_account_without_a_confirmed_address(alice: Peer) ->
     accounts.email_claim(
         user=alice.user, email="alice@example.com", absolute=lambda p: alice.base_url + p
     )
-    # The header's name leads to the same page, from any page.
+    # The account menu's E-mail link leads to the same page.
     page.goto(f"{alice.base_url}/")
     expect(reminder).to_contain_text("alice@example.com is not confirmed yet")
-    page.locator(".topbar").get_by_role("link", name="Alice").click()
+    page.locator(".topbar").get_by_role("link", name="E-mail").click()
     page.wait_for_url("**/accounts/email/")
     expect(page.locator("main")).to_contain_text("Waiting for confirmation: alice@example.com")
 
@@ -137,16 +137,21 @@ def test_the_list_reminds_an_account_without_a_confirmed_address(alice: Peer) ->
     expect(reminder).to_have_count(0)
 
 
-def test_the_phone_menu_leads_to_the_email_page(alice: Peer, doc: Any) -> None:
+def test_the_phone_menu_leads_to_the_account_pages(alice: Peer, doc: Any) -> None:
     page = alice.page
     page.set_viewport_size({"width": 360, "height": 740})
     for path in ("/", f"/documents/{doc.pk}/"):
-        page.goto(alice.base_url + path)
-        page.get_by_role("button", name="Menu").click()
-        menu = page.locator(".menu-panel:popover-open")
-        link = menu.get_by_role("link", name="Alice")
-        expect(link).to_be_visible()
-        box = link.bounding_box()
-        assert box is not None and box["height"] >= 40 and box["x"] + box["width"] <= 360, box
-        link.click()
-        page.wait_for_url("**/accounts/email/")
+        for name, url in (
+            ("Alice", "**/accounts/profile/"),
+            ("E-mail", "**/accounts/email/"),
+            ("Password", "**/accounts/password_change/"),
+        ):
+            page.goto(alice.base_url + path)
+            page.get_by_role("button", name="Menu").click()
+            menu = page.locator(".menu-panel:popover-open")
+            link = menu.get_by_role("link", name=name, exact=True)
+            expect(link).to_be_visible()
+            box = link.bounding_box()
+            assert box is not None and box["height"] >= 40 and box["x"] + box["width"] <= 360, box
+            link.click()
+            page.wait_for_url(url)

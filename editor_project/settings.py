@@ -7,6 +7,7 @@ DATABASE_URL and REDIS_URL switch to PostgreSQL and Redis for everything else.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later line of a request's log carries its id.
+    "editor_project.logs.request_id_middleware",
     "django.middleware.security.SecurityMiddleware",
     # Before WhiteNoise, so static files carry the policy too.
     "editor_project.csp.ContentSecurityPolicyMiddleware",
@@ -221,7 +224,7 @@ if not DEBUG:
     # plain-HTTP trial deployment still works.
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
     # Health checks come from inside the host, over plain HTTP.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
     # A site that redirects everything to HTTPS is HTTPS only: browsers may
     # remember that for a year. Over plain HTTP the header would be ignored.
     SECURE_HSTS_SECONDS = env_int(
@@ -251,14 +254,42 @@ COLLAB: dict[str, Any] = {
     if env_str(f"COLLAB_{key}")
 }
 
+# GET /metrics (documents/metrics.py): answered for these addresses or networks,
+# or for a request with `Authorization: Bearer <METRICS_TOKEN>`; 404 otherwise.
+METRICS_TOKEN = env_str("METRICS_TOKEN") or ""
+METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES", ["127.0.0.1", "::1"])
+for _network in METRICS_ALLOWED_ADDRESSES:
+    try:
+        ipaddress.ip_network(_network)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_ADDRESSES: {_network!r} is not an address or network"
+        ) from None
+
 # The editor exposes its internals on `window` for the end-to-end tests only.
 EDITOR_TEST_HOOKS = env_bool("EDITOR_TEST_HOOKS", False)
+
+# "plain" lines for people, "json" (one object per line, with request and
+# socket ids) for log collectors: editor_project/logs.py.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "editor_project.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "editor_project.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     # One handler, on the root: Daphne's and the app's lines each print once.
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {

@@ -8,6 +8,7 @@ from django.urls import include, path
 from django.views.decorators.http import require_safe
 
 from documents.accounts.forms import ThrottledAdminAuthenticationForm
+from documents.metrics import metrics_view
 from documents.web.throttle import refused_with_429
 from editor_project.health import healthz
 
@@ -26,6 +27,7 @@ def favicon(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("favicon.ico", favicon, name="favicon"),
     path("admin/login/", refused_with_429(admin.site.login)),
     path("admin/", admin.site.urls),

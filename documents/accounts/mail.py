@@ -1,5 +1,6 @@
-"""The mails sent to an address someone gave: a confirmation link, or a notice
-that the address is confirmed on another account already.
+"""The mails sent to an address someone gave: a confirmation link, a notice
+that the address is confirmed on another account already, or a password reset
+link (to a confirmed address only).
 
 Both go to the address, never to the account that asked, so the account learns
 nothing from which one was sent. EMAIL_BACKEND decides how they leave (the
@@ -46,4 +47,14 @@ def taken_notice_send(*, to: str, username: str, login_url: str) -> bool:
         subject="Your e-mail address was given for another account",
         template="accounts/mail/taken.txt",
         context={"username": username, "login_url": login_url, "email": to},
+    )
+
+
+def password_reset_send(*, to: str, username: str, link: str) -> bool:
+    """Mail the link that sets a new password for `username` to its confirmed address `to`."""
+    return _send(
+        to=to,
+        subject="Reset your password",
+        template="accounts/mail/password_reset.txt",
+        context={"username": username, "link": link, "email": to},
     )

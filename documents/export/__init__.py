@@ -10,6 +10,7 @@ from __future__ import annotations
 from documents.export.docx import to_docx
 from documents.export.html import html_document, to_html
 from documents.export.markdown import to_markdown
+from documents.export.render import Download, render
 from documents.export.text import to_text
 from documents.export.tree import (
     FORMATS,
@@ -24,12 +25,14 @@ from documents.export.tree import (
 __all__ = [
     "FORMATS",
     "FRAGMENT",
+    "Download",
     "Images",
     "Node",
     "attributes_of",
     "body_of",
     "download_filename",
     "html_document",
+    "render",
     "to_docx",
     "to_html",
     "to_markdown",

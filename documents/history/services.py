@@ -65,7 +65,7 @@ def snapshot_list(*, document: Document) -> QuerySet[Snapshot]:
         Snapshot.objects.filter(document_id=document.pk)
         .defer("data")
         .annotate(size=Length("data"))
-        .select_related("created_by")
+        .select_related("created_by", "created_by__profile")
         .order_by("-seq", "-id")
     )
 

@@ -12,7 +12,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import DatabaseError
 
-from documents import conf
+from documents import conf, metrics
 from documents.identity import identity
 from documents.models import Role
 from documents.permissions import can_write, document_role
@@ -22,6 +22,7 @@ from documents.realtime.rate_limit import TokenBucket
 from documents.realtime.registry import RoomRegistry, registry
 from documents.realtime.room import DocumentTooLarge, InvalidUpdate, OutOfSync, Room
 from documents.storage import readers, store
+from editor_project import logs
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ class DocumentConsumer(AsyncWebsocketConsumer):
         self.channel_layer = None
         self.channel_name = ""
         self.base_send = send
+        # This task's log lines (refusals, closes, errors) carry the socket's id.
+        self.socket_id = logs.bind_socket()
         try:
             while True:
                 await self.dispatch(await receive())
@@ -110,6 +113,8 @@ class DocumentConsumer(AsyncWebsocketConsumer):
         document_id = UUID(self.scope["url_route"]["kwargs"]["document_id"])
         try:
             document, role = await readers.read(document_role, user, document_id)
+            # On a reader thread: the chosen caret colour is read from the profile.
+            self.identity = await readers.read(identity, user)
         except DatabaseError:
             logger.warning("document=%s: no database to check access", document_id, exc_info=True)
             await self.accept()
@@ -119,7 +124,6 @@ class DocumentConsumer(AsyncWebsocketConsumer):
             # from one that does not exist (4403 is for access removed later).
             return await self._refuse(CloseCode.NOT_FOUND, "no such document")
         self.role = role
-        self.identity = identity(user)
         crowding = await self.rooms.crowding(document_id, user.pk, can_write(role))
         if crowding == "user":
             return await self._refuse(
@@ -151,6 +155,7 @@ class DocumentConsumer(AsyncWebsocketConsumer):
     async def _close(self, code: int, reason: str) -> None:
         """Close with a code and reason Autobahn accepts; a failure is logged, never raised."""
         self._closing = True
+        metrics.socket_closed(code)
         try:
             await self.close(int(code), close_reason(reason))
         except Exception:

@@ -34,7 +34,7 @@ from uuid import UUID
 from channels.exceptions import ChannelFull
 from channels.layers import BaseChannelLayer
 
-from documents import conf
+from documents import conf, metrics
 from documents.presence import online as presence_registry
 from documents.presence.relay import AwarenessRelay
 from documents.realtime import messages, protocol
@@ -185,6 +185,7 @@ class Peers:
         except ChannelFull:
             # That peer is not reading: it heals from the database when our
             # next heartbeat shows it is behind.
+            metrics.CHANNEL_LAYER_ERRORS.inc()
             logger.warning(
                 "room %s could not reach %s: its channel is full", self.document_id, channel
             )
@@ -361,6 +362,7 @@ class Peers:
         """The layer failed us: retry in the background until it answers again."""
         if self._closed:
             return
+        metrics.CHANNEL_LAYER_ERRORS.inc()
         if self._healthy:
             self._healthy = False
             self._failed_at = time.monotonic()

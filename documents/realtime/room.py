@@ -40,7 +40,7 @@ from uuid import UUID
 from channels.layers import BaseChannelLayer
 from pycrdt import Doc, get_state
 
-from documents import conf
+from documents import conf, metrics
 from documents.presence.relay import AwarenessRelay
 from documents.realtime import messages, protocol
 from documents.realtime.acceptance import Acceptance, InvalidUpdate, OutOfSync
@@ -344,6 +344,7 @@ class Room:
             self._acceptance.reset_after_snapshot(self.last_seq)
             self.size = loaded.size
             self.healed += 1
+            metrics.GAP_HEALS.inc()
             await self._deliver(protocol.encode_sync_update(self.doc.get_update(before)))
             return
         for seq, update in rows:
@@ -351,6 +352,7 @@ class Room:
                 continue
             self._apply(seq, update)
             self.healed += 1
+            metrics.GAP_HEALS.inc()
             if update != store.EMPTY_UPDATE:
                 await self._deliver(protocol.encode_sync_update(update))
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 from uuid import UUID
@@ -29,7 +30,7 @@ from uuid import UUID
 import psycopg
 from django.db import InterfaceError, OperationalError, connection
 
-from documents import conf
+from documents import conf, metrics
 from documents.storage import background, crdt, store
 from documents.storage.threads import DatabaseThreads
 
@@ -123,6 +124,7 @@ class Writer:
         try:
             while self._queue:
                 batch, self._queue = self._queue, []
+                started = time.monotonic()
                 try:
                     result = await self._commit(batch)
                 except Exception as exc:
@@ -133,6 +135,7 @@ class Writer:
                     continue
                 self.batches += 1
                 self.written += len(batch)
+                metrics.commit_observed(updates=len(batch), seconds=time.monotonic() - started)
                 for (_, on_commit, future), seq in zip(batch, result.seqs, strict=True):
                     if seq is None:
                         future.set_exception(DocumentGone())

@@ -341,7 +341,9 @@ def access_list(*, document: Document, by: Any) -> dict[str, Any]:
     _require_owner(document, by)
     members = [
         _member(m)
-        for m in Membership.objects.filter(document=document).select_related("user").order_by("id")
+        for m in Membership.objects.filter(document=document)
+        .select_related("user", "user__profile")
+        .order_by("id")
     ]
     links = [
         {"token": link.token, "role": link.role, "created_at": link.created_at.isoformat()}

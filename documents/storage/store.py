@@ -475,7 +475,20 @@ def compact(document_id: UUID, *, label: str = "", user_id: int | None = None) -
 
 def _prune_snapshots(document_id: UUID) -> None:
     """Keep labelled snapshots, the newest few, and one per hour before them."""
-    keep_recent = conf.get("KEEP_RECENT_SNAPSHOTS")
+    doomed = snapshots_to_prune(document_id)
+    if doomed:
+        Snapshot.objects.filter(pk__in=doomed).delete()
+
+
+def snapshots_to_prune(document_id: UUID, *, keep_recent: int | None = None) -> list[int]:
+    """The ids of the snapshots the retention policy lets go, newest first.
+
+    Labelled snapshots, the newest `keep_recent` (KEEP_RECENT_SNAPSHOTS) and
+    the newest of each hour before them stay; the newest snapshot always does,
+    since loads start from it.
+    """
+    if keep_recent is None:
+        keep_recent = conf.get("KEEP_RECENT_SNAPSHOTS")
     rows = list(
         Snapshot.objects.filter(document_id=document_id)
         .order_by("-seq", "-id")
@@ -485,12 +498,24 @@ def _prune_snapshots(document_id: UUID) -> None:
     seen_hours: set[tuple[int, int, int, int]] = set()
     for index, (snapshot_id, label, created_at) in enumerate(rows):
         hour = (created_at.year, created_at.month, created_at.day, created_at.hour)
-        if index < keep_recent or label:
+        if index < max(keep_recent, 1) or label:
             seen_hours.add(hour)
             continue
         if hour in seen_hours:
             doomed.append(snapshot_id)
         else:
             seen_hours.add(hour)
-    if doomed:
-        Snapshot.objects.filter(pk__in=doomed).delete()
+    return doomed
+
+
+def prune_history(document_id: UUID, *, keep_recent: int | None = None) -> list[int]:
+    """Apply the retention policy now (compaction does it too); the ids deleted."""
+    with transaction.atomic():
+        # The row lock compaction holds while it prunes: the two never interleave.
+        locked = Document.objects.select_for_update().filter(pk=document_id).values("pk")
+        if not list(locked):
+            return []
+        doomed = snapshots_to_prune(document_id, keep_recent=keep_recent)
+        if doomed:
+            Snapshot.objects.filter(pk__in=doomed).delete()
+    return doomed

@@ -29,7 +29,7 @@ def with_my_role(documents: DocumentQuerySet, user: Any) -> DocumentQuerySet:
             default=Subquery(member_role),
             output_field=CharField(),
         )
-    ).select_related("owner")
+    ).select_related("owner", "owner__profile")
 
 
 def role_of(document: Document) -> Role:

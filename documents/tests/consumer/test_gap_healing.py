@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connections
 from django.urls import re_path
 
+from documents import metrics
 from documents.realtime.consumer import DocumentConsumer
 from documents.realtime.registry import RoomRegistry
 from documents.realtime.routing import _UUID
@@ -95,6 +96,7 @@ async def two_processes():
 
 async def test_dropped_updates_are_healed_from_the_database(two_processes, personas, document):
     layers, ((rooms_a, app_a), (rooms_b, app_b)) = two_processes
+    heals_before = metrics.REGISTRY.get_sample_value("collab_gap_heals_total") or 0
     alice = await peer_on(app_a, personas["owner"], document).connect()
     await alice.sync()
     bob = await peer_on(app_b, personas["editor"], document).connect()
@@ -112,6 +114,9 @@ async def test_dropped_updates_are_healed_from_the_database(two_processes, perso
     assert sum(layer.dropped for layer in layers) > 10, "the layer dropped nothing"
     healed = rooms_a.rooms[document.id].healed + rooms_b.rooms[document.id].healed
     assert healed > 0
+    # Both "processes" share this test's registry: /metrics counts every heal.
+    heals = metrics.REGISTRY.get_sample_value("collab_gap_heals_total") or 0
+    assert heals - heals_before == healed
     print(
         f"\ndropped {sum(layer.dropped for layer in layers)} relays; healed {healed} from the database"
     )

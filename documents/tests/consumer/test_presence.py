@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from channels.db import database_sync_to_async
 
 from documents.identity import identity
 from documents.realtime import protocol
@@ -48,7 +49,7 @@ async def test_newcomer_receives_everyone_already_present(personas, document):
     bob = await open_peer(personas["editor"], document)
     entry = await wait_for_state(bob, 101, lambda e: e.state is not None)
     assert entry.state["cursor"] == {"anchor": 3}
-    assert entry.state["user"] == identity(personas["owner"])
+    assert entry.state["user"] == await database_sync_to_async(identity)(personas["owner"])
     await alice.close()
     await bob.close()
 
@@ -59,7 +60,7 @@ async def test_forged_user_is_replaced_by_the_server_identity(personas, document
     forged = {"user": {"name": "Owner", "color": "#000000", "id": personas["owner"].pk}}
     await bob.send(awareness_frame(AwarenessEntry(202, 1, forged)))
     entry = await wait_for_state(alice, 202, lambda e: e.state is not None)
-    assert entry.state["user"] == identity(personas["editor"])
+    assert entry.state["user"] == await database_sync_to_async(identity)(personas["editor"])
     await alice.close()
     await bob.close()
 
@@ -78,7 +79,7 @@ async def test_spoofed_client_id_is_dropped(personas, document):
     await wait_for_state(bob, 404, lambda e: e.state is not None)
     entry = states_seen(bob)[303]
     assert entry.clock == 1 and entry.state is not None
-    assert entry.state["user"] == identity(personas["owner"])
+    assert entry.state["user"] == await database_sync_to_async(identity)(personas["owner"])
     for peer in (alice, bob, mallory):
         await peer.close()
 
@@ -191,3 +192,21 @@ async def test_an_awareness_flood_closes_only_the_flooder(personas, document):
     await bob.wait_text("still here")
     for peer in (alice, bob):
         await peer.close()
+
+
+async def test_a_chosen_caret_colour_reaches_the_other_editors(personas, document):
+    from documents.identity import PALETTE
+    from documents.models import Profile
+
+    owner = personas["owner"]
+    derived = (await database_sync_to_async(identity)(owner))["color"]
+    chosen = next(c for c in PALETTE if c != derived)
+    await database_sync_to_async(Profile.objects.create)(user=owner, caret_color=chosen)
+    alice = await PeerClient(owner, document.id).connect()
+    await alice.sync()
+    bob = await open_peer(personas["editor"], document)
+    await alice.send(awareness_frame(AwarenessEntry(303, 1, {"cursor": None})))
+    entry = await wait_for_state(bob, 303, lambda e: e.state is not None)
+    assert entry.state["user"]["color"] == chosen
+    await alice.close()
+    await bob.close()
