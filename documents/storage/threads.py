@@ -10,12 +10,20 @@ opens a new connection for the next.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import queue
 import threading
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 from django.db import close_old_connections, connection
+
+log = logging.getLogger(__name__)
+
+# How long close_connections waits for the threads; a thread stuck in a query
+# must not hang a shutdown or a test run.
+CLOSE_TIMEOUT_SECONDS = 30
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -50,10 +58,10 @@ class DatabaseThreads:
                 result = func(*args, **kwargs)
             except BaseException as exc:
                 # A broken connection fails again on its next use.
-                connection.close()
-                loop.call_soon_threadsafe(_fail, future, exc)
+                _close_connection()
+                _deliver(loop, _fail, future, exc)
             else:
-                loop.call_soon_threadsafe(_resolve, future, result)
+                _deliver(loop, _resolve, future, result)
 
         self._jobs.put(job)
         return await future
@@ -65,15 +73,19 @@ class DatabaseThreads:
         if not count:
             return
         # One job per thread: each waits at the barrier until all have taken one.
-        barrier = threading.Barrier(count + 1)
+        barrier = threading.Barrier(count + 1, timeout=CLOSE_TIMEOUT_SECONDS)
 
         def close() -> None:
-            connection.close()
-            barrier.wait()
+            _close_connection()
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait()
 
         for _ in range(count):
             self._jobs.put(close)
-        barrier.wait()
+        try:
+            barrier.wait()
+        except threading.BrokenBarrierError:
+            log.warning("database threads did not all close their connections in time")
 
     def stop(self) -> None:
         """End the threads, their connections given back (shutdown, tests); `run` starts anew."""
@@ -94,18 +106,48 @@ class DatabaseThreads:
                 self._threads.append(thread)
 
     def _work(self) -> None:
-        while True:
-            try:
-                job = self._jobs.get(timeout=self._idle_seconds)
-            except queue.Empty:
-                connection.close()
-                continue
-            if job is None:
-                connection.close()
-                return
-            if self._health_checks:
-                close_old_connections()
-            job()
+        try:
+            while True:
+                try:
+                    job = self._jobs.get(timeout=self._idle_seconds)
+                except queue.Empty:
+                    _close_connection()
+                    continue
+                if job is None:
+                    return
+                if self._health_checks:
+                    try:
+                        close_old_connections()
+                    except Exception:
+                        # The database is unreachable: the job's own query says so.
+                        _close_connection()
+                job()
+        finally:
+            _close_connection()
+            # A thread that ended, however, is no longer counted (close_connections
+            # waits for as many threads as are listed).
+            with self._lock:
+                if threading.current_thread() in self._threads:
+                    self._threads.remove(threading.current_thread())
+
+
+def _close_connection() -> None:
+    try:
+        connection.close()
+    except Exception:
+        log.warning("closing a database connection failed", exc_info=True)
+
+
+def _deliver(
+    loop: asyncio.AbstractEventLoop,
+    callback: Callable[[asyncio.Future[Any], Any], None],
+    future: asyncio.Future[Any],
+    value: Any,
+) -> None:
+    # The loop is closed when its caller is gone (a shutdown, a test's end):
+    # nobody is waiting, and the thread must live on for the next call.
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(callback, future, value)
 
 
 def _resolve(future: asyncio.Future[Any], result: Any) -> None:

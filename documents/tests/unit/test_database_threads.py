@@ -31,3 +31,32 @@ async def test_a_failed_read_raises_in_the_caller_and_the_pool_goes_on():
         await pool.run(broken)
     assert await pool.run(lambda x: x * 2, 21) == 42
     pool.stop()
+
+
+def test_a_call_whose_caller_is_gone_leaves_the_thread_working():
+    """A test's (or a shutdown's) event loop may close while its read is still
+    running; the thread must live on, and close_connections must not wait for a
+    thread that died (it hung a test run's teardown)."""
+    pool = DatabaseThreads(threads=1, idle_seconds=10, health_checks=False)
+    started, release = threading.Event(), threading.Event()
+
+    def slow() -> int:
+        started.set()
+        release.wait(5)
+        return 1
+
+    loop = asyncio.new_event_loop()
+    task = loop.create_task(pool.run(slow))
+    loop.run_until_complete(asyncio.sleep(0))
+    assert started.wait(5)
+    task.cancel()
+    loop.run_until_complete(asyncio.gather(task, return_exceptions=True))
+    loop.close()
+    release.set()
+
+    closed = threading.Thread(target=pool.close_connections)
+    closed.start()
+    closed.join(10)
+    assert not closed.is_alive(), "close_connections waited for a thread that is gone"
+    assert asyncio.run(pool.run(lambda: threading.current_thread().is_alive()))
+    pool.stop()
