@@ -92,7 +92,7 @@ def test_a_refused_address_is_told_as_text(alice: Peer, doc: Any) -> None:
 def test_pending_rows_fit_a_phone(alice: Peer, doc: Any) -> None:
     alice.page.set_viewport_size({"width": 360, "height": 740})
     alice.open(doc)
-    alice.page.get_by_role("button", name="Menu").click()
+    alice.page.get_by_role("button", name="Menu", exact=True).click()
     alice.page.get_by_role("button", name="Share").click()
     dialog = alice.page.locator("#share-dialog")
     expect(dialog).to_have_attribute("aria-busy", "false")
@@ -147,7 +147,7 @@ def test_the_phone_menu_leads_to_the_account_pages(alice: Peer, doc: Any) -> Non
             ("Password", "**/accounts/password_change/"),
         ):
             page.goto(alice.base_url + path)
-            page.get_by_role("button", name="Menu").click()
+            page.get_by_role("button", name="Menu", exact=True).click()
             menu = page.locator(".menu-panel:popover-open")
             link = menu.get_by_role("link", name=name, exact=True)
             expect(link).to_be_visible()

@@ -101,7 +101,7 @@ def assert_in_reach(control: Locator) -> None:
 
 
 def open_menu(page: Page) -> Locator:
-    toggle = page.get_by_role("button", name="Menu")
+    toggle = page.get_by_role("button", name="Menu", exact=True)
     assert_in_reach(toggle)
     toggle.tap()
     menu = page.locator(".menu-panel:popover-open")

@@ -114,7 +114,16 @@ def body_of(source: Source) -> tuple[Node, ...]:
     else:
         doc = source
     fragment = doc.get(FRAGMENT, type=XmlFragment)
-    return tuple(_read_children(fragment))
+    body = list(_read_children(fragment))
+    # The empty paragraph the editor keeps after a last table, heading or list
+    # (Tiptap's TrailingNode) is a place to type, not content of the file.
+    while len(body) > 1 and _empty_paragraph(body[-1]):
+        body.pop()
+    return tuple(body)
+
+
+def _empty_paragraph(node: Node) -> bool:
+    return isinstance(node, Element) and node.tag == "paragraph" and not node.children
 
 
 def attributes_of(element: XmlElement) -> dict[str, Any]:

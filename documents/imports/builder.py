@@ -317,6 +317,11 @@ def _valid_marks(marks: Sequence[Mark]) -> tuple[Mark, ...]:
 
 def write(doc: Doc, body: Iterable[Element]) -> None:
     """Append the body to the document's fragment, in one transaction."""
+    body = tuple(body)
+    if body and body[-1].tag != "paragraph":
+        # The editor's TrailingNode (StarterKit) would add this empty paragraph on
+        # first open, as an update of its own: the body is written as it will stay.
+        body += (Element("paragraph", {}, ()),)
     with doc.transaction():
         fragment = doc.get(FRAGMENT, type=XmlFragment)
         for node in body:

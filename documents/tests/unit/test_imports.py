@@ -96,7 +96,10 @@ def test_body_is_written_as_y_prosemirror_writes_it():
         "# Title\n\n**b** [l](https://l.example) `c`\\\nx\n\n3. n\n\n- [x] t\n\n| h |\n|---|\n| c |"
     )
     fragment = doc.get("default", type=XmlFragment)
-    heading, paragraph, ordered, tasks, table = list(fragment.children)
+    # The empty paragraph after the table is the editor's trailing node, written up front.
+    heading, paragraph, ordered, tasks, table, trailing = list(fragment.children)
+    assert isinstance(trailing, XmlElement) and trailing.tag == "paragraph"
+    assert not list(trailing.children)
     assert isinstance(heading, XmlElement) and heading.tag == "heading"
     assert heading.attributes["level"] == 1.0
     assert isinstance(paragraph, XmlElement)
