@@ -26,6 +26,13 @@ from editor_project import logs
 
 logger = logging.getLogger(__name__)
 
+
+def _access(user: Any, document_id: UUID) -> tuple[Any, Role | None, dict[str, Any]]:
+    """The document, the user's role on it and their identity (none for a stranger)."""
+    document, role = document_role(user, document_id)
+    return document, role, identity(user) if role is not None else {}
+
+
 MAX_IN_FLIGHT = 256  # updates from one socket queued for commit before it must wait
 REJECT_DRAIN_SECONDS = 5.0  # how long a closing socket waits for its accepted updates to commit
 # RFC 6455: a close frame's payload is at most 125 bytes, two of them the code.
@@ -112,9 +119,9 @@ class DocumentConsumer(AsyncWebsocketConsumer):
             return await self._refuse(CloseCode.NOT_AUTHENTICATED, "log in to open documents")
         document_id = UUID(self.scope["url_route"]["kwargs"]["document_id"])
         try:
-            document, role = await readers.read(document_role, user, document_id)
-            # On a reader thread: the chosen caret colour is read from the profile.
-            self.identity = await readers.read(identity, user)
+            # One trip to a reader thread: the role, and (for a member) how they look,
+            # whose caret colour is read from their profile.
+            document, role, self.identity = await readers.read(_access, user, document_id)
         except DatabaseError:
             logger.warning("document=%s: no database to check access", document_id, exc_info=True)
             await self.accept()
