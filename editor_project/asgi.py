@@ -15,12 +15,15 @@ from documents.realtime.auth import auth_middleware_stack  # noqa: E402
 from documents.realtime.origin import SameOriginValidator  # noqa: E402
 from documents.realtime.outage import DatabaseOutageGuard  # noqa: E402
 from documents.realtime.routing import websocket_urlpatterns  # noqa: E402
+from documents.realtime.wire import WireMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_application,
-        "websocket": SameOriginValidator(
-            DatabaseOutageGuard(auth_middleware_stack(URLRouter(websocket_urlpatterns)))
+        "websocket": WireMiddleware(
+            SameOriginValidator(
+                DatabaseOutageGuard(auth_middleware_stack(URLRouter(websocket_urlpatterns)))
+            )
         ),
     }
 )

@@ -21,6 +21,8 @@ from documents.realtime.close_codes import CloseCode
 from documents.realtime.rate_limit import TokenBucket
 from documents.realtime.registry import RoomRegistry, registry
 from documents.realtime.room import DocumentTooLarge, InvalidUpdate, OutOfSync, Room
+from documents.realtime.wire import SCOPE_KEY as WIRE
+from documents.realtime.wire import Wire
 from documents.storage import readers, store
 from editor_project import logs
 
@@ -62,6 +64,7 @@ class DocumentConsumer(AsyncWebsocketConsumer):
         # Which login session opened the socket: signing out ends only its sockets.
         self.session_key: str | None = None
         self.identity: dict[str, Any] = {}
+        self.wire: Wire | None = None
         self._updates = TokenBucket(conf.get("MAX_UPDATES_PER_SECOND"))
         # Awareness costs a parse and a relay to everyone; a flood of it would
         # cost every editor of the document, so it is metered too.
@@ -84,6 +87,8 @@ class DocumentConsumer(AsyncWebsocketConsumer):
         self.channel_layer = None
         self.channel_name = ""
         self.base_send = send
+        # Under Daphne: the connection itself, for the room's frames (wire.py).
+        self.wire = scope.get(WIRE)
         # This task's log lines (refusals, closes, errors) carry the socket's id.
         self.socket_id = logs.bind_socket()
         try:
@@ -315,7 +320,8 @@ class DocumentConsumer(AsyncWebsocketConsumer):
 
     async def send_frame(self, frame: bytes) -> None:
         """Called by the room to deliver a frame to this editor."""
-        await self.send(bytes_data=frame)
+        if self.wire is None or not self.wire.write(frame):
+            await self.send(bytes_data=frame)
 
     async def reject(self, code: int, reason: str) -> None:
         """Called by the room to refuse what this editor sent: close with `code`."""
