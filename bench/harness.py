@@ -282,6 +282,7 @@ class Bench:
             merged["cpu"] = group_delta(start, end)
         if spies:
             merged["py_spy"] = [spy.top() for spy in spies]
+            merged["py_spy_stages"] = [spy.stages() for spy in spies]
         if epoch is not None:
             for server in deployment.servers:
                 if isinstance(server, Server):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import log
+from bench.stages import stage_shares
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -195,28 +196,39 @@ class PySpy:
             stderr=subprocess.DEVNULL,
         )
 
-    def top(self, count: int = 12, ours: int = 8) -> list[tuple[str, float, float]]:
-        """(function, % of samples on top of the stack, % anywhere in it): the busiest by their
-        own time, then the project's own functions (documents/, editor_project/) that most
-        samples pass through."""
+    def samples(self) -> list[tuple[list[str], int]]:
+        """Every distinct stack recorded (frames shortened, leaf last) and its sample count."""
         try:
             self.proc.wait(30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
         if not self.out.exists():
             return []
+        found = []
+        for line in self.out.read_text().splitlines():
+            stack, _, n = line.rpartition(" ")
+            if stack and n.isdigit():
+                found.append(([short_frame(f) for f in stack.split(";")], int(n)))
+        return found
+
+    def stages(self) -> list[tuple[str, float]]:
+        """The share of samples in each stage of a keystroke's path (bench/stages.py)."""
+        return stage_shares(self.samples())
+
+    def top(self, count: int = 12, ours: int = 8) -> list[tuple[str, float, float]]:
+        """(function, % of samples on top of the stack, % anywhere in it): the busiest by their
+        own time, then the project's own functions (documents/, editor_project/) that most
+        samples pass through."""
         own: collections.Counter[str] = collections.Counter()
         anywhere: collections.Counter[str] = collections.Counter()
         total = 0
-        for line in self.out.read_text().splitlines():
-            stack, _, n = line.rpartition(" ")
-            if not stack or not n.isdigit():
-                continue
-            frames = [short_frame(f) for f in stack.split(";")]
-            total += int(n)
-            own[frames[-1]] += int(n)
+        for frames, n in self.samples():
+            total += n
+            own[frames[-1]] += n
             for frame in set(frames):
-                anywhere[frame] += int(n)
+                anywhere[frame] += n
+        if not total:
+            return []
         busiest = [frame for frame, _ in own.most_common(count)]
         project = [
             frame

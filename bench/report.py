@@ -358,6 +358,9 @@ def print_scenario(name: str, results: dict[str, dict[str, Any]], bars: dict[str
             print(f"  py-spy, project server {i}{label}: % of samples own / anywhere in the stack")
             for frame, own, anywhere in top:
                 print(f"    {own:5.1f} {anywhere:5.1f}  {frame[:150]}")
+        for i, stages in enumerate(r.get("py_spy_stages") or []):
+            print(f"  keystroke stages, project server {i}{label}: % of samples")
+            print("    " + ", ".join(f"{stage} {share:.0f}%" for stage, share in stages))
     for kind, r in ok.items():
         for line in r.get("server_log", {}).get("first_problems", [])[:4]:
             print(f"  {kind} log: {line[:200]}")

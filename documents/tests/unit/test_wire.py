@@ -7,6 +7,7 @@ taken instead.
 
 from __future__ import annotations
 
+import socket
 from collections import deque
 from functools import partial
 from typing import Any
@@ -14,8 +15,9 @@ from typing import Any
 import pytest
 from autobahn.websocket.protocol import PreparedMessage, WebSocketProtocol
 from daphne.server import Server
+from twisted.internet import tcp
 
-from documents.realtime.wire import Wire, binary_frame
+from documents.realtime.wire import Wire, binary_frame, send_now
 
 
 @pytest.mark.parametrize("length", [0, 1, 125, 126, 127, 65_535, 65_536, 300_000])
@@ -120,3 +122,71 @@ def test_a_closing_or_gone_connection_drops_the_frame_as_daphne_does(
     protocol = _Protocol(state)
     assert _wire(protocol, details).write(b"frame")
     assert protocol.transport.written == [] and protocol.queued == []
+
+
+class _Connection(tcp.Server):
+    """A Twisted TCP connection on one end of a socket pair, as its reactor leaves it
+    between turns; what it buffers is kept instead of waiting for a reactor."""
+
+    def __init__(self, sock: socket.socket) -> None:  # no reactor, no protocol
+        self.socket = sock
+        self.connected = 1
+        self.disconnecting = 0
+        self._writeDisconnected = False
+        self.dataBuffer = b""
+        self.offset = 0
+        self._tempDataBuffer: list[bytes] = []
+        self._tempDataLen = 0
+        self.producer = None
+
+    def startWriting(self) -> None:
+        """Would ask the reactor for a writable turn; the buffer stays as it is."""
+
+
+def _pair() -> tuple[_Connection, socket.socket]:
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    return _Connection(ours), theirs
+
+
+def _read(sock: socket.socket, size: int) -> bytes:
+    sock.settimeout(5)
+    data = b""
+    while len(data) < size:
+        data += sock.recv(size - len(data))
+    return data
+
+
+def test_with_nothing_buffered_the_bytes_go_onto_the_socket_at_once() -> None:
+    transport, peer = _pair()
+    send_now(transport, b"hello")
+    assert _read(peer, 5) == b"hello"
+    assert transport._tempDataLen == 0
+
+
+def test_bytes_behind_buffered_ones_wait_in_twisteds_buffer() -> None:
+    transport, peer = _pair()
+    transport.write(b"first")  # buffered until the reactor's turn
+    send_now(transport, b"second")
+    assert transport._tempDataBuffer == [b"first", b"second"]
+    peer.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        peer.recv(1)
+
+
+def test_what_the_kernel_does_not_take_is_buffered_in_order() -> None:
+    transport, peer = _pair()
+    transport.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    big = bytes(range(256)) * 4096  # 1 MiB: more than the socket takes at once
+    send_now(transport, big)
+    assert 0 < transport._tempDataLen < len(big)
+    sent = len(big) - transport._tempDataLen
+    assert _read(peer, sent) == big[:sent]
+    assert b"".join(transport._tempDataBuffer) == big[sent:]
+
+
+def test_a_closing_connection_is_left_to_twisted() -> None:
+    transport, _peer = _pair()
+    transport.disconnecting = 1
+    send_now(transport, b"late")
+    assert transport._tempDataBuffer == [b"late"]
