@@ -6,7 +6,8 @@ nothing for comments. One per page: it joins the user's notifications group
 at connect, and a document's comments group when the page subscribes to it,
 after a role check (a stranger is told "not found", as over HTTP). The
 document's role changes reach it as `comments.access`: a removed user is
-unsubscribed at once.
+unsubscribed at once; a document trashed or deleted sends `comments.closed`,
+and every page following it is unsubscribed the same way.
 
 Client -> server: {"subscribe": "<document id>"}.
 Server -> client: {"type": "subscribed", "document", "role"},
@@ -106,9 +107,18 @@ class EventsConsumer(AsyncWebsocketConsumer):
 
     async def comments_access(self, message: dict[str, Any]) -> None:
         """Someone's role changed; ours is checked again, and a removal unsubscribes."""
-        if message["user_id"] != self.user.pk:
-            return
-        document_id = UUID(message["document_id"])
+        if message["user_id"] == self.user.pk:
+            await self._check_access(UUID(message["document_id"]))
+
+    async def comments_closed(self, message: dict[str, Any]) -> None:
+        """The document was trashed or deleted: nobody may follow it any more.
+
+        The role is read again rather than assumed gone: a restore may have
+        come first, and then the page keeps its subscription.
+        """
+        await self._check_access(UUID(message["document_id"]))
+
+    async def _check_access(self, document_id: UUID) -> None:
         group = messages.comments_group_name(document_id)
         if group not in self.documents:
             return
