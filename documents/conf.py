@@ -81,6 +81,9 @@ DEFAULTS: dict[str, Any] = {
     # A thread mails a person at most once per this many seconds; what comes
     # in between goes in its next mail.
     "COMMENT_MAIL_BATCH_SECONDS": 600,
+    # Comments and notifications sockets (/ws/events/, one per page) one user
+    # may hold open on one server process; the next is closed with 4510.
+    "MAX_EVENTS_SOCKETS_PER_USER": 20,
     # Days a document stays in its owner's trash before `purge_trash` deletes it for good.
     "TRASH_RETENTION_DAYS": 30,
 }

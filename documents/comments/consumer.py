@@ -7,7 +7,9 @@ at connect, and a document's comments group when the page subscribes to it,
 after a role check (a stranger is told "not found", as over HTTP). The
 document's role changes reach it as `comments.access`: a removed user is
 unsubscribed at once; a document trashed or deleted sends `comments.closed`,
-and every page following it is unsubscribed the same way.
+and every page following it is unsubscribed the same way. A user holds at most
+MAX_EVENTS_SOCKETS_PER_USER of these sockets on one process (sockets.py); the
+next one is closed with 4510, which clients retry.
 
 Client -> server: {"subscribe": "<document id>"}.
 Server -> client: {"type": "subscribed", "document", "role"},
@@ -25,6 +27,8 @@ from uuid import UUID
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from documents import conf
+from documents.comments.sockets import events_sockets
 from documents.permissions import document_role
 from documents.realtime import messages
 from documents.realtime.close_codes import CloseCode
@@ -43,15 +47,35 @@ class EventsConsumer(AsyncWebsocketConsumer):
         self.user = self.scope.get("user")
         self.documents: dict[str, UUID] = {}  # group name -> document id
         self.frames: list[float] = []
+        self.counted = False  # whether this socket holds a place in the user's count
         if self.user is None or not self.user.is_authenticated:
             await self.close(code=CloseCode.NOT_AUTHENTICATED)
             return
+        limit = int(conf.get("MAX_EVENTS_SOCKETS_PER_USER"))
+        if not events_sockets().take(self.user.pk, limit):
+            # Accepted only to say why: a close before accept reaches a browser
+            # as a bare 1006. 4510 is retried, with backoff, by every client.
+            await self.accept()
+            await self.close(
+                code=CloseCode.TOO_MANY_CONNECTIONS, reason="too many of your connections are open"
+            )
+            return
+        self.counted = True
         self.user_group = messages.notifications_group_name(self.user.pk)
-        await self.channel_layer.group_add(self.user_group, self.channel_name)
-        await self.accept()
+        try:
+            await self.channel_layer.group_add(self.user_group, self.channel_name)
+            await self.accept()
+        except BaseException:
+            # No disconnect follows a connect that raised: the place is given back here.
+            self.counted = False
+            events_sockets().release(self.user.pk)
+            raise
 
     async def disconnect(self, code: int) -> None:
-        """Leave every group joined."""
+        """Leave every group joined, and give back the socket's place in the count."""
+        if getattr(self, "counted", False):
+            self.counted = False
+            events_sockets().release(self.user.pk)
         if getattr(self, "user_group", None):
             await self.channel_layer.group_discard(self.user_group, self.channel_name)
         for group in getattr(self, "documents", {}):

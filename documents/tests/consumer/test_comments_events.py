@@ -8,6 +8,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
+from django.test import override_settings
 from django.utils import timezone
 
 from documents.comments import services
@@ -254,3 +255,43 @@ async def test_pages_of_other_documents_hear_nothing_of_a_trash(personas, docume
     await comment_on(other, personas["owner"])
     assert (await next_event(owner))["type"] == "thread"
     await owner.disconnect()
+
+
+# -- sockets per user ----------------------------------------------------------------
+
+
+def test_the_events_cap_code_is_one_clients_retry():
+    from documents.realtime.close_codes import RETRY
+
+    assert CloseCode.TOO_MANY_CONNECTIONS in RETRY
+
+
+@override_settings(COLLAB={"MAX_EVENTS_SOCKETS_PER_USER": 3})
+async def test_a_user_may_hold_only_so_many_events_sockets(personas, document):
+    sockets = [await events_for(personas["editor"]) for _ in range(3)]
+    refused = WebsocketCommunicator(application_for(personas["editor"]), "/ws/events/")
+    connected, _ = await refused.connect()
+    assert connected  # accepted only to say why
+    assert await refused.receive_output(timeout=2) == {
+        "type": "websocket.close",
+        "code": CloseCode.TOO_MANY_CONNECTIONS,
+        "reason": "too many of your connections are open",
+    }
+    # Another user is not counted against the editor's cap.
+    owner = await events_for(personas["owner"])
+    await subscribe(owner, document)
+    # A refused socket joined nothing: it hears no notification.
+    await comment_on(document, personas["owner"], body="@editor look")
+    for comm in sockets:
+        assert (await next_event(comm))["type"] == "notification"
+    assert await refused.receive_nothing(timeout=0.3)
+    # Closing one makes room for the next.
+    await sockets.pop().disconnect()
+    sockets.append(await events_for(personas["editor"]))
+    assert await subscribe(sockets[-1], document) == {
+        "type": "subscribed",
+        "document": str(document.pk),
+        "role": "editor",
+    }
+    for comm in [*sockets, owner]:
+        await comm.disconnect()
