@@ -334,3 +334,30 @@ def test_a_tab_over_the_events_socket_cap_backs_off_and_gets_in_once_a_tab_close
     while not subscribed:
         assert time.monotonic() < deadline, f"no subscription after {len(attempts)} attempts"
         second.wait_for_timeout(100)
+
+
+def test_an_export_with_comments_marks_where_the_browser_s_anchors_end(
+    both: tuple[Peer, Peer], doc: Any
+):
+    """The anchors as y-tiptap encodes them, read back on the server after edits."""
+    alice, bob = both
+    alice.focus_end()
+    alice.type("The quick brown fox jumps. Drop this part. The end.")
+    select(alice, "brown fox")
+    fox = comment_on_selection(alice, "Which fox?")
+    select(alice, "Drop this part.")
+    dropped = comment_on_selection(alice, "Cut?")
+    wait_covered(bob, fox, "brown fox")
+    type_at(bob, "quick", "very ")  # before the range
+    type_at(bob, "fox", "red ")  # inside it
+    select(bob, " Drop this part.")
+    bob.press("Backspace")  # the second thread's whole text
+    expect(card(alice, dropped)).to_contain_class("is-detached", timeout=2_000)
+    bob.wait_saved()
+    url = f"{alice.base_url}/documents/{doc.pk}/export"
+    text = alice.page.request.get(f"{url}.md?comments=1").text()
+    assert text.startswith("The very quick brown red fox[^1] jumps. The end.\n"), text
+    assert "[^1]: “brown fox” — **Alice**: Which fox?" in text
+    assert "Cut?" in text.split("**Detached comments**")[1]
+    page = alice.page.request.get(f"{url}.html?comments=1").text()
+    assert 'red fox<sup><a href="#comment-1" id="comment-ref-1">1</a></sup> jumps.' in page

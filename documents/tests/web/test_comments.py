@@ -524,3 +524,82 @@ def test_exports_leave_comments_out_unless_asked(personas, document):
     stranger = client_for(personas["stranger"])
     url = reverse("document-export", kwargs={"pk": document.pk, "fmt": "md"}) + "?comments=1"
     assert stranger.get(url).status_code == 404
+
+
+def stored_body(document, *paragraphs: str) -> dict[str, tuple[bytes, bytes]]:
+    """Write the paragraphs as one editor would; an anchor (as the browser makes it)
+    for each paragraph's text, by that text."""
+    from pycrdt import Doc, XmlElement, XmlFragment, XmlText
+
+    from documents.comments.anchors import RelativePosition, encode_position
+    from documents.storage import store
+
+    doc = Doc(client_id=4242)
+    body = doc.get("default", type=XmlFragment)
+    anchors = {}
+    clock = 0
+    with doc.transaction():
+        for words in paragraphs:
+            body.children.append(XmlElement("paragraph", contents=[XmlText(words)]))
+            # The paragraph, its text, then one tick per (ASCII) character.
+            first, last = (4242, clock + 2), (4242, clock + 1 + len(words))
+            anchors[words] = (
+                encode_position(RelativePosition(item=first, assoc=0)),
+                encode_position(RelativePosition(item=last, assoc=-1)),
+            )
+            clock += 2 + len(words)
+    store.append([store.Pending(document.pk, doc.get_update(), None)])
+    return anchors
+
+
+def thread_on(client: Client, document, anchor: tuple[bytes, bytes], body: str, quote: str):
+    url = reverse("api-comments", kwargs={"pk": document.pk})
+    encoded = [base64.b64encode(a).decode() for a in anchor]
+    response = post_json(
+        client,
+        url,
+        {"anchor_from": encoded[0], "anchor_to": encoded[1], "quote": quote, "body": body},
+    )
+    assert response.status_code == 201, response.content
+    return response.json()["thread"]["id"]
+
+
+def test_exported_notes_are_marked_where_their_text_ends(personas, document):
+    anchors = stored_body(document, "Opening line", "Second thought", "Closing words")
+    owner = client_for(personas["owner"])
+    # Opened out of reading order: numbered as the markers read.
+    thread_on(owner, document, anchors["Closing words"], "Last one", "Closing words")
+    thread_on(owner, document, anchors["Opening line"], "First one", "Opening line")
+    # Garbage, as a broken client might post: listed as detached, never marked.
+    thread_on(owner, document, (b"\x01\x02", b"\x03"), "Lost its text", "gone")
+    viewer = client_for(personas["viewer"])
+    text = export(viewer, document, "md", "?comments=1")
+    assert text.startswith("Opening line[^1]\n\nSecond thought\n\nClosing words[^2]\n")
+    assert "[^1]: “Opening line” — **Owner**: First one\n" in text
+    assert "[^2]: “Closing words” — **Owner**: Last one\n" in text
+    detached = text.split("**Detached comments**")[1]
+    assert "Lost its text" in detached and "[^" not in detached
+    page = export(viewer, document, "html", "?comments=1")
+    assert '<p>Opening line<sup><a href="#comment-1" id="comment-ref-1">1</a></sup></p>' in page
+    assert '<li id="comment-1"><blockquote>Opening line</blockquote>' in page
+    assert '<a href="#comment-ref-1"' in page and '<a href="#comment-ref-2"' in page
+    assert "comment-ref-3" not in page  # the detached thread has no marker
+    assert page.index("Lost its text") > page.index("Detached comments")
+    # Without ?comments=1 the body carries no marker at all.
+    assert export(viewer, document, "md") == "Opening line\n\nSecond thought\n\nClosing words\n"
+    assert "<sup>" not in export(viewer, document, "html")
+
+
+def test_hostile_quotes_and_comments_stay_inert_around_markers(personas, document):
+    anchors = stored_body(document, "Plain text here")
+    owner = client_for(personas["owner"])
+    hostile = "[^1]: <img src=x onerror=alert(1)> </sup></a><script>x()</script> ](javascript:x)"
+    thread_on(owner, document, anchors["Plain text here"], hostile, quote="<b>[^2]</b>")
+    text = export(owner, document, "md", "?comments=1")
+    # One reference and one definition: the comment's own "[^1]:" is escaped.
+    assert text.count("[^1]") == 2
+    assert "\\[^1\\]: \\<img" in text and "<script>" not in text and "\\<b\\>\\[^2\\]" in text
+    page = export(owner, document, "html", "?comments=1")
+    assert "<script>" not in page and "<img" not in page and "</sup></a><script>" not in page
+    assert "&lt;/sup&gt;&lt;/a&gt;&lt;script&gt;" in page
+    assert "&lt;b&gt;[^2]&lt;/b&gt;" in page
