@@ -81,6 +81,13 @@ DEFAULTS: dict[str, Any] = {
     # A thread mails a person at most once per this many seconds; what comes
     # in between goes in its next mail.
     "COMMENT_MAIL_BATCH_SECONDS": 600,
+    # Each server process sends the batches that are due this often (a
+    # thread, documents/comments/sweeper.py); 0 leaves it to
+    # `manage.py send_comment_mail --loop`.
+    "COMMENT_MAIL_SWEEP_SECONDS": 60,
+    # Comments and notifications sockets (/ws/events/, one per page) one user
+    # may hold open on one server process; the next is closed with 4510.
+    "MAX_EVENTS_SOCKETS_PER_USER": 20,
     # Days a document stays in its owner's trash before `purge_trash` deletes it for good.
     "TRASH_RETENTION_DAYS": 30,
 }

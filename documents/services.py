@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from documents.comments import events as comment_events
 from documents.library import search
 from documents.models import TITLE_MAX_LENGTH, Document
 from documents.permissions import can_manage, can_write, role_for
@@ -57,3 +58,4 @@ def document_delete(*, document: Document, user: Any) -> None:
     document.delete()
     # Open editors are told once the delete is certain.
     transaction.on_commit(lambda: messages.announce(document_id, messages.document_deleted()))
+    transaction.on_commit(lambda: comment_events.document_closed(document_id))

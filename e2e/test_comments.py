@@ -3,12 +3,14 @@ edits, mentions that notify live and by mail, and what each role may do."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from devtools.paths import ROOT
@@ -296,3 +298,66 @@ def test_the_share_dialog_offers_the_commenter_role_and_the_page_follows_it(
     expect(bob.page.locator("#readonly-banner")).to_contain_text("You are a commenter")
     assert bob.page.evaluate("window.__editor.isEditable") is False
     expect(bob.page.locator("#comments .comments-add")).to_be_visible()
+
+
+@pytest.mark.parametrize(
+    "server_settings", [{"MAX_EVENTS_SOCKETS_PER_USER": 1}], ids=["1-events-socket"]
+)
+def test_a_tab_over_the_events_socket_cap_backs_off_and_gets_in_once_a_tab_closes(
+    alice: Peer, doc: Any
+):
+    alice.open(doc)  # this tab holds Alice's one events socket
+    second = alice.context.new_page()
+    attempts: list[float] = []
+    subscribed: list[str] = []
+
+    def on_socket(ws: Any) -> None:
+        if "/ws/events/" not in ws.url:
+            return
+        attempts.append(time.monotonic())
+        ws.on(
+            "framereceived",
+            lambda frame: subscribed.append(frame) if '"subscribed"' in str(frame) else None,
+        )
+
+    second.on("websocket", on_socket)
+    second.goto(f"{alice.base_url}/documents/{doc.pk}/")
+    second.wait_for_timeout(8_000)
+    # Each refusal (4510, after the socket opened) is retried, further apart each
+    # time (at most 5 tries in 8 s): a client that started its backoff over on
+    # every open comes back about once a second (8 or 9 tries).
+    gaps = [round(b - a, 2) for a, b in itertools.pairwise(attempts)]
+    assert 3 <= len(attempts) <= 6, gaps
+    assert not subscribed
+    alice.page.close()  # a place is free: the next retry gets in and subscribes
+    deadline = time.monotonic() + 20
+    while not subscribed:
+        assert time.monotonic() < deadline, f"no subscription after {len(attempts)} attempts"
+        second.wait_for_timeout(100)
+
+
+def test_an_export_with_comments_marks_where_the_browser_s_anchors_end(
+    both: tuple[Peer, Peer], doc: Any
+):
+    """The anchors as y-tiptap encodes them, read back on the server after edits."""
+    alice, bob = both
+    alice.focus_end()
+    alice.type("The quick brown fox jumps. Drop this part. The end.")
+    select(alice, "brown fox")
+    fox = comment_on_selection(alice, "Which fox?")
+    select(alice, "Drop this part.")
+    dropped = comment_on_selection(alice, "Cut?")
+    wait_covered(bob, fox, "brown fox")
+    type_at(bob, "quick", "very ")  # before the range
+    type_at(bob, "fox", "red ")  # inside it
+    select(bob, " Drop this part.")
+    bob.press("Backspace")  # the second thread's whole text
+    expect(card(alice, dropped)).to_contain_class("is-detached", timeout=2_000)
+    bob.wait_saved()
+    url = f"{alice.base_url}/documents/{doc.pk}/export"
+    text = alice.page.request.get(f"{url}.md?comments=1").text()
+    assert text.startswith("The very quick brown red fox[^1] jumps. The end.\n"), text
+    assert "[^1]: “brown fox” — **Alice**: Which fox?" in text
+    assert "Cut?" in text.split("**Detached comments**")[1]
+    page = alice.page.request.get(f"{url}.html?comments=1").text()
+    assert 'red fox<sup><a href="#comment-1" id="comment-ref-1">1</a></sup> jumps.' in page

@@ -8,6 +8,7 @@ DATABASE_URL and REDIS_URL switch to PostgreSQL and Redis for everything else.
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +184,17 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "Editor <noreply@localhost>"
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# The site's address, for links in mails sent away from any request (a thread's
+# batched comment mail, sent by the mail sweep). A request's own mails link to
+# the host it came to. By default the first trusted origin (the address the
+# browsers use behind a TLS proxy).
+_site_url = env_str("SITE_URL") or next(
+    (origin for origin in CSRF_TRUSTED_ORIGINS if "*" not in origin), "http://localhost:8000"
+)
+if not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", _site_url):
+    raise ImproperlyConfigured(f"SITE_URL={_site_url!r} is not an http(s) address")
+SITE_URL = _site_url.rstrip("/")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "document-list"

@@ -12,6 +12,8 @@ after and inside the range with no write at all; the browser turns it back
 into a ProseMirror range (relativePositionToAbsolutePosition) and decorates
 it with a plugin. When the whole range is deleted both ends resolve to the
 same place: the thread is shown as detached, with the quote it was made on.
+Exports resolve the same positions on the server (anchors.py) to mark where
+each thread's text ends (footnotes.py).
 
 Restoring an old version is a forward update (storage/server_edits.py) that
 deletes the current items and inserts copies of the old ones: anchors on

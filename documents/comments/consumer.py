@@ -6,7 +6,10 @@ nothing for comments. One per page: it joins the user's notifications group
 at connect, and a document's comments group when the page subscribes to it,
 after a role check (a stranger is told "not found", as over HTTP). The
 document's role changes reach it as `comments.access`: a removed user is
-unsubscribed at once.
+unsubscribed at once; a document trashed or deleted sends `comments.closed`,
+and every page following it is unsubscribed the same way. A user holds at most
+MAX_EVENTS_SOCKETS_PER_USER of these sockets on one process (sockets.py); the
+next one is closed with 4510, which clients retry.
 
 Client -> server: {"subscribe": "<document id>"}.
 Server -> client: {"type": "subscribed", "document", "role"},
@@ -24,6 +27,8 @@ from uuid import UUID
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from documents import conf
+from documents.comments.sockets import events_sockets
 from documents.permissions import document_role
 from documents.realtime import messages
 from documents.realtime.close_codes import CloseCode
@@ -42,15 +47,35 @@ class EventsConsumer(AsyncWebsocketConsumer):
         self.user = self.scope.get("user")
         self.documents: dict[str, UUID] = {}  # group name -> document id
         self.frames: list[float] = []
+        self.counted = False  # whether this socket holds a place in the user's count
         if self.user is None or not self.user.is_authenticated:
             await self.close(code=CloseCode.NOT_AUTHENTICATED)
             return
+        limit = int(conf.get("MAX_EVENTS_SOCKETS_PER_USER"))
+        if not events_sockets().take(self.user.pk, limit):
+            # Accepted only to say why: a close before accept reaches a browser
+            # as a bare 1006. 4510 is retried, with backoff, by every client.
+            await self.accept()
+            await self.close(
+                code=CloseCode.TOO_MANY_CONNECTIONS, reason="too many of your connections are open"
+            )
+            return
+        self.counted = True
         self.user_group = messages.notifications_group_name(self.user.pk)
-        await self.channel_layer.group_add(self.user_group, self.channel_name)
-        await self.accept()
+        try:
+            await self.channel_layer.group_add(self.user_group, self.channel_name)
+            await self.accept()
+        except BaseException:
+            # No disconnect follows a connect that raised: the place is given back here.
+            self.counted = False
+            events_sockets().release(self.user.pk)
+            raise
 
     async def disconnect(self, code: int) -> None:
-        """Leave every group joined."""
+        """Leave every group joined, and give back the socket's place in the count."""
+        if getattr(self, "counted", False):
+            self.counted = False
+            events_sockets().release(self.user.pk)
         if getattr(self, "user_group", None):
             await self.channel_layer.group_discard(self.user_group, self.channel_name)
         for group in getattr(self, "documents", {}):
@@ -106,9 +131,18 @@ class EventsConsumer(AsyncWebsocketConsumer):
 
     async def comments_access(self, message: dict[str, Any]) -> None:
         """Someone's role changed; ours is checked again, and a removal unsubscribes."""
-        if message["user_id"] != self.user.pk:
-            return
-        document_id = UUID(message["document_id"])
+        if message["user_id"] == self.user.pk:
+            await self._check_access(UUID(message["document_id"]))
+
+    async def comments_closed(self, message: dict[str, Any]) -> None:
+        """The document was trashed or deleted: nobody may follow it any more.
+
+        The role is read again rather than assumed gone: a restore may have
+        come first, and then the page keeps its subscription.
+        """
+        await self._check_access(UUID(message["document_id"]))
+
+    async def _check_access(self, document_id: UUID) -> None:
         group = messages.comments_group_name(document_id)
         if group not in self.documents:
             return

@@ -45,6 +45,12 @@ def access_changed(document_id: UUID, user_id: int, role: str | None) -> None:
     _send(group, dict(messages.comments_access(document_id, user_id, role)))
 
 
+def document_closed(document_id: UUID) -> None:
+    """The document went to the trash or was deleted: its comment subscribers are cut."""
+    group = messages.comments_group_name(document_id)
+    _send(group, dict(messages.comments_closed(document_id)))
+
+
 def notification_created(user_id: int, notification: dict[str, Any]) -> None:
     group = messages.notifications_group_name(user_id)
     _send(group, dict(messages.notification_created(notification)))

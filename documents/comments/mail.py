@@ -1,12 +1,29 @@
 """Mails about comments: one per person and thread, however busy the thread.
 
 The first notification of a thread sends a mail at once; those that follow
-within COMMENT_MAIL_BATCH_SECONDS of that mail wait, and go together in the
-next mail of that thread, sent when a later notification for the person
-arrives after the window (any thread's: each delivery looks at everything the
-person has waiting). A notification already read in the page is not mailed.
-Only a confirmed address gets mail, and a person can turn the mails off.
-Sent the way documents/accounts/mail.py sends: EMAIL_BACKEND decides how.
+within COMMENT_MAIL_BATCH_SECONDS of that mail wait (they are folded into the
+thread's next mail), and go together once the window has passed. A
+notification already read in the page is not mailed. Only a confirmed address
+gets mail, and a person can turn the mails off. Sent the way
+documents/accounts/mail.py sends: EMAIL_BACKEND decides how.
+
+Who sends the folded ones (the tail) once their window has passed: the sweep,
+`send_due_mail`, which mails every batch that is due, for everyone. Each server
+process runs it every COMMENT_MAIL_SWEEP_SECONDS on a thread of its own
+(sweeper.py, started by editor_project.server.serve), and `manage.py
+send_comment_mail [--loop SECONDS]` runs the same sweep for deployments that
+would rather schedule it (cron, a compose service) and turn the thread off.
+Why a periodic sweep over the database, and not a timer set when a
+notification is folded: a timer lives in one process and dies with it (after
+a deploy or a crash nothing would send the tails it held), and the views that
+fold are sync code with no event loop to set one on; the sweep finds what is
+due whichever process folded it, after any restart, and costs one query on a
+partial index (`notification_unmailed`) per run. Any number of processes may
+sweep at once: each person's waiting rows are locked with SKIP LOCKED, so a
+batch goes out once, from whichever sweep locked it first. A tail goes out at
+most COMMENT_MAIL_SWEEP_SECONDS after its window ends, little beside the window.
+
+Away from a request, links name the site by SITE_URL.
 """
 
 from __future__ import annotations
@@ -84,6 +101,24 @@ def notifications_mail(
                     continue  # not sent: tried again with the next notification
                 Notification.objects.filter(pk__in=[n.pk for n in batch]).update(mailed_at=now)
     return sent
+
+
+def site_absolute(path: str) -> str:
+    """`path` as a link on the site (SITE_URL): for mails sent away from a request."""
+    return settings.SITE_URL + path
+
+
+def send_due_mail(
+    *, absolute: Callable[[str], str] = site_absolute, now: datetime | None = None
+) -> int:
+    """Mail every batch whose window has passed, for everyone; the number of mails sent."""
+    user_ids = list(
+        Notification.objects.filter(mailed_at__isnull=True)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+    return notifications_mail(user_ids=user_ids, absolute=absolute, now=now)
 
 
 def _send(*, to: str, batch: list[Notification], absolute: Callable[[str], str]) -> bool:

@@ -109,7 +109,14 @@ class Notification(models.Model):
                 fields=["user", "-created_at"],
                 name="notification_unread",
                 condition=Q(read_at__isnull=True),
-            )
+            ),
+            # What the mail sweep looks for, every minute on every process: the
+            # few rows not mailed yet, never a scan of everything ever notified.
+            models.Index(
+                fields=["user"],
+                name="notification_unmailed",
+                condition=Q(mailed_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

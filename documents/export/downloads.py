@@ -4,6 +4,9 @@ its open comment threads as notes. Shared by the download view and the command."
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from pycrdt import Doc
 
 from documents.comments import footnotes
 from documents.export.render import Download
@@ -15,17 +18,28 @@ IMAGE_ID = re.compile(r"/images/([0-9a-f-]{36})/$")
 
 
 def download_of(
-    document: Document, *, title: str, origin: str = "", comments: bool = False
+    document: Document,
+    doc: Doc[Any],
+    *,
+    title: str,
+    origin: str = "",
+    comments: bool = False,
 ) -> Download:
-    """`origin` ("https://host") names the site in a file read away from it; "" keeps paths."""
-    threads = footnotes.open_threads(document=document) if comments else []
+    """The Download of `doc`, the document's current state.
+
+    `origin` ("https://host") names the site in a file read away from it; ""
+    keeps paths. With `comments`, the open threads are notes, their markers
+    placed in the body where each thread's text ends (found in `doc`).
+    """
+    notes = footnotes.notes_for(doc, footnotes.open_threads(document=document) if comments else [])
     return Download(
         title=title,
         # Only this document's images are written: its readers may fetch them.
         images=Images(str(document.pk), origin=origin),
         image_bytes=lambda src: image_bytes(document, src),
-        notes_markdown=footnotes.markdown(threads),
-        notes_html=footnotes.html_section(threads),
+        notes_markdown=footnotes.markdown(notes),
+        notes_html=footnotes.html_section(notes),
+        note_places=notes.places,
     )
 
 

@@ -14,6 +14,8 @@ from documents.export.tree import (
     Images,
     Mark,
     Node,
+    NotePlaces,
+    NoteRef,
     Source,
     Span,
     body_of,
@@ -25,6 +27,7 @@ from documents.export.tree import (
     image_src,
     link_href,
     list_start,
+    note_refs,
     open_close,
     plain_text,
     task_checked,
@@ -64,9 +67,18 @@ mark { background: #fff3a0; }
 """
 
 
-def to_html(source: Source, *, images: Images | None = None) -> str:
-    """The body as an HTML fragment, every piece of text escaped; `images` says which show."""
-    return "\n".join(_html_block(node, images) for node in body_of(source))
+def to_html(
+    source: Source, *, images: Images | None = None, notes: NotePlaces | None = None
+) -> str:
+    """The body as an HTML fragment, every piece of text escaped; `images` says which show,
+    `notes` where comment markers go (footnote links to `comment-N`)."""
+    return "\n".join(_html_block(node, images) for node in body_of(source, notes=notes))
+
+
+def note_ref_html(number: int) -> str:
+    """A comment marker: a link to note `number`, which links back to it."""
+    number = int(number)  # only ever a number in the markup
+    return f'<sup><a href="#comment-{number}" id="comment-ref-{number}">{number}</a></sup>'
 
 
 def html_document(body: str, *, title: str) -> str:
@@ -92,6 +104,8 @@ def _html_blocks(nodes: Iterable[Node], images: Images | None) -> str:
 def _html_block(node: Node, images: Images | None) -> str:
     if isinstance(node, Span):
         return _html_inline((node,))
+    if isinstance(node, NoteRef):
+        return note_ref_html(node.number)
     tag = node.tag
     if tag == "paragraph":
         return f"<p>{_html_inline(node.children)}</p>"
@@ -132,7 +146,10 @@ def _html_block(node: Node, images: Images | None) -> str:
             if isinstance(language, str) and language
             else ""
         )
-        return f"<pre><code{class_attr}>{html.escape(plain_text(node.children))}</code></pre>"
+        code = html.escape(plain_text(node.children))
+        # Code shows its text alone: a thread ending inside it is marked after it.
+        refs = "".join(note_ref_html(ref.number) for ref in note_refs(node.children))
+        return f"<pre><code{class_attr}>{code}</code></pre>{refs}"
     if tag == "horizontalRule":
         return "<hr>"
     if tag == "hardBreak":
@@ -177,6 +194,9 @@ def _html_inline(nodes: Iterable[Node]) -> str:
     for node in nodes:
         if isinstance(node, Span):
             spans.append((node.text, node.marks))
+        elif isinstance(node, NoteRef):
+            flush()
+            parts.append(note_ref_html(node.number))
         elif node.tag == "hardBreak":
             # A break inside marked text stays inside the marks.
             spans.append(("\n", spans[-1][1] if spans else ()))

@@ -19,6 +19,8 @@ from documents.export.tree import (
     Images,
     Mark,
     Node,
+    NotePlaces,
+    NoteRef,
     Source,
     Span,
     body_of,
@@ -29,6 +31,7 @@ from documents.export.tree import (
     link_href,
     list_items,
     list_start,
+    note_refs,
     plain_text,
     prefix_lines,
 )
@@ -52,9 +55,12 @@ _MARKDOWN_LINE_START = re.compile(r"^([#>+=-])", re.MULTILINE)
 _MARKDOWN_NUMBER_START = re.compile(r"^(\d+)([.)])", re.MULTILINE)
 
 
-def to_markdown(source: Source, *, images: Images | None = None) -> str:
-    """The body as CommonMark (with GFM strikethrough, tables and task lists)."""
-    body = _md_blocks(body_of(source), images=images)
+def to_markdown(
+    source: Source, *, images: Images | None = None, notes: NotePlaces | None = None
+) -> str:
+    """The body as CommonMark (with GFM strikethrough, tables and task lists); `notes`
+    places comment markers as footnote references (`[^N]`)."""
+    body = _md_blocks(body_of(source, notes=notes), images=images)
     return body + "\n" if body else ""
 
 
@@ -76,6 +82,8 @@ def _md_blocks(nodes: Iterable[Node], separator: str = "\n\n", *, images: Images
 def _md_block(node: Node, *, alternate: bool = False, images: Images | None = None) -> str:
     if isinstance(node, Span):
         return _md_inline((node,))
+    if isinstance(node, NoteRef):
+        return _md_note_ref(node)
     tag = node.tag
     if tag == "paragraph":
         return _md_inline(node.children)
@@ -98,7 +106,10 @@ def _md_block(node: Node, *, alternate: bool = False, images: Images | None = No
         fence = "`" * max(3, longest + 1)
         language = node.attrs.get("language")
         info = language if isinstance(language, str) and "`" not in language else ""
-        return f"{fence}{info}\n{code}\n{fence}" if code else f"{fence}{info}\n{fence}"
+        block = f"{fence}{info}\n{code}\n{fence}" if code else f"{fence}{info}\n{fence}"
+        # Code shows its text alone: a thread ending inside it is marked after it.
+        refs = "".join(_md_note_ref(ref) for ref in note_refs(node.children))
+        return f"{block}\n\n{refs}" if refs else block
     if tag == "horizontalRule":
         return "---"
     if tag == "hardBreak":
@@ -143,7 +154,9 @@ def _md_cell(cell: Element) -> str | None:
     only = blocks[0]
     if not isinstance(only, Element) or only.tag != "paragraph":
         return None
-    if any(isinstance(child, Element) for child in only.children):
+    if any(
+        isinstance(child, Element) and not isinstance(child, NoteRef) for child in only.children
+    ):
         return None  # hard breaks, inline nodes
     text = _md_inline(only.children)
     if "\n" in text:
@@ -175,6 +188,19 @@ def _md_list(node: Element, *, alternate: bool, images: Images | None) -> str:
     return list_items(node, render_item, separator, alternate=alternate)
 
 
+def _md_note_ref(ref: NoteRef) -> str:
+    return f"[^{int(ref.number)}]"
+
+
+def _md_before_note_ref(text: str) -> str:
+    """The text before a note reference: a "!" ending it would make "![^1]" an image."""
+    if not text.endswith("!"):
+        return text
+    head = text[:-1]
+    escaped = (len(head) - len(head.rstrip("\\"))) % 2 == 1  # an odd run of backslashes
+    return text if escaped else head + "\\!"
+
+
 def _interrupts_paragraph(node: Element) -> bool:
     """Whether this list may start on the line right after a paragraph, per CommonMark."""
     if node.tag not in LIST_TAGS:
@@ -195,15 +221,30 @@ def _interrupts_paragraph(node: Element) -> bool:
 def _md_inline(nodes: Iterable[Node]) -> str:
     out: list[str] = []
     group: list[Span] = []
+    after_note = False
+
+    def add(piece: str) -> None:
+        nonlocal after_note
+        if not piece:
+            return
+        if after_note and piece.startswith(":"):
+            piece = "\\" + piece  # "[^1]:" opening a line would read as a note's definition
+        after_note = False
+        out.append(piece)
+
     for node in nodes:
         if isinstance(node, Span):
             # Neighbouring spans are rendered together so a mark spanning them opens once.
             group.append(node)
             continue
-        out.append(_md_span_group(group))
+        add(_md_span_group(group))
         group = []
-        out.append("\\\n" if node.tag == "hardBreak" else _md_inline(node.children))
-    out.append(_md_span_group(group))
+        if isinstance(node, NoteRef):
+            out[:] = [_md_before_note_ref("".join(out)), _md_note_ref(node)]
+            after_note = True
+            continue
+        add("\\\n" if node.tag == "hardBreak" else _md_inline(node.children))
+    add(_md_span_group(group))
     text = "".join(out)
     # Leading blanks would turn a paragraph into code, and a line opening with
     # #, >, - or "1." into a heading, quote or list; drop or escape them.

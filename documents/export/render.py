@@ -7,7 +7,7 @@ Every caller (the download view, `manage.py export_document`) renders through
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pycrdt import Doc
@@ -16,20 +16,22 @@ from documents.export.docx import ImageBytes, to_docx
 from documents.export.html import html_document, to_html
 from documents.export.markdown import to_markdown
 from documents.export.text import to_text
-from documents.export.tree import Images
+from documents.export.tree import Images, NotePlaces
 
 
 @dataclass(frozen=True, slots=True)
 class Download:
     """What a file needs beside the body: its title, which images it may show (and
     the site they are named by), their bytes for formats that embed them, and
-    notes to append (the comment threads, already rendered)."""
+    notes to append (the comment threads, already rendered) with the places of
+    their markers in the body (Markdown and HTML)."""
 
     title: str
     images: Images
     image_bytes: ImageBytes = lambda src: None
     notes_markdown: str = ""
     notes_html: str = ""
+    note_places: NotePlaces = field(default_factory=dict)
 
 
 def _docx(doc: Doc[Any], download: Download) -> bytes:
@@ -41,9 +43,9 @@ def _docx(doc: Doc[Any], download: Download) -> bytes:
 RENDERERS: dict[str, Callable[[Doc[Any], Download], str | bytes]] = {
     "txt": lambda doc, d: to_text(doc),
     "html": lambda doc, d: html_document(
-        to_html(doc, images=d.images) + d.notes_html, title=d.title
+        to_html(doc, images=d.images, notes=d.note_places) + d.notes_html, title=d.title
     ),
-    "md": lambda doc, d: to_markdown(doc, images=d.images) + d.notes_markdown,
+    "md": lambda doc, d: to_markdown(doc, images=d.images, notes=d.note_places) + d.notes_markdown,
     "docx": _docx,
 }
 

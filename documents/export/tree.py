@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,13 +100,29 @@ class Element:
     children: tuple[Node, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class NoteRef(Element):
+    """A comment thread's marker, where its text ends (`number` names its note).
+
+    Never read from the document (an element there is always a plain
+    Element, whatever its tag): the export places these from the threads'
+    anchors. A renderer that does not know them sees an empty element.
+    """
+
+    number: int = 0
+
+
 Node = Element | Span
+# Where to place notes' markers: a container's path from the body (child
+# indices, comments/anchors.py) -> (index in it, note number) pairs; in an
+# XmlText the index counts UTF-16 code units, elsewhere children.
+NotePlaces = Mapping[tuple[int, ...], Sequence[tuple[int, int]]]
 # A document, or its content encoded as one update (memoryview as some database drivers return).
 Source = Doc | bytes | memoryview
 
 
-def body_of(source: Source) -> tuple[Node, ...]:
-    """The document body as a tree of elements and spans."""
+def body_of(source: Source, *, notes: NotePlaces | None = None) -> tuple[Node, ...]:
+    """The document body as a tree of elements and spans, with `notes`' markers placed."""
     if isinstance(source, bytes | bytearray | memoryview):
         doc: Doc = Doc()
         if bytes(source):
@@ -114,7 +130,7 @@ def body_of(source: Source) -> tuple[Node, ...]:
     else:
         doc = source
     fragment = doc.get(FRAGMENT, type=XmlFragment)
-    body = list(_read_children(fragment))
+    body = list(_read_children(fragment, (), notes or {}))
     # The empty paragraph the editor keeps after a last table, heading or list
     # (Tiptap's TrailingNode) is a place to type, not content of the file.
     while len(body) > 1 and _empty_paragraph(body[-1]):
@@ -133,22 +149,62 @@ def attributes_of(element: XmlElement) -> dict[str, Any]:
     return dict(element.attributes.__iter__())
 
 
-def _read_children(parent: XmlFragment | XmlElement) -> Iterable[Node]:
-    for child in parent.children:
+def _read_children(
+    parent: XmlFragment | XmlElement, path: tuple[int, ...], notes: NotePlaces
+) -> Iterable[Node]:
+    refs = sorted(notes.get(path, ()))
+    children = list(parent.children)
+    for index, child in enumerate(children):
+        while refs and refs[0][0] <= index:
+            yield NoteRef("", number=refs.pop(0)[1])
+        here = (*path, index)
         if isinstance(child, XmlText):
-            yield from _read_text(child)
+            yield from _read_text(child, sorted(notes.get(here, ())))
         elif isinstance(child, XmlElement):
             attrs = {key: value for key, value in attributes_of(child).items() if value is not None}
-            yield Element(child.tag or "", attrs, tuple(_read_children(child)))
+            yield Element(child.tag or "", attrs, tuple(_read_children(child, here, notes)))
         elif isinstance(child, XmlFragment):
-            yield from _read_children(child)
+            yield from _read_children(child, here, notes)
+    for _, number in refs:
+        yield NoteRef("", number=number)
 
 
-def _read_text(text: XmlText) -> Iterable[Span]:
+def _read_text(text: XmlText, refs: list[tuple[int, int]]) -> Iterable[Node]:
+    position = 0  # in UTF-16 code units, as Yjs counts the places of `refs`
     for value, attrs in text.diff():
-        # Embedded objects have no place in these formats; y-prosemirror never writes them.
-        if isinstance(value, str) and value:
-            yield Span(value, _marks(attrs or {}))
+        if not isinstance(value, str):
+            # Embedded objects have no place in these formats (y-prosemirror
+            # never writes them), but they take a place in the count.
+            position += 1
+            continue
+        marks = _marks(attrs or {})
+        if not refs:  # the common case: no marker left in this text
+            if value:
+                yield Span(value, marks)
+            continue
+        start = 0
+        for offset, char in enumerate(value):
+            while refs and refs[0][0] <= position:
+                if offset > start:
+                    yield Span(value[start:offset], marks)
+                    start = offset
+                yield NoteRef("", number=refs.pop(0)[1])
+            position += 2 if ord(char) > 0xFFFF else 1
+        if value[start:]:
+            yield Span(value[start:], marks)
+    for _, number in refs:
+        yield NoteRef("", number=number)
+
+
+def note_refs(nodes: Iterable[Node]) -> list[NoteRef]:
+    """The markers among `nodes` and below, in order (for blocks that show text alone)."""
+    found: list[NoteRef] = []
+    for node in nodes:
+        if isinstance(node, NoteRef):
+            found.append(node)
+        elif isinstance(node, Element):
+            found.extend(note_refs(node.children))
+    return found
 
 
 def _marks(attrs: Mapping[str, Any]) -> tuple[Mark, ...]:

@@ -30,6 +30,7 @@ def document_export(request: HttpRequest, pk: UUID, fmt: str) -> HttpResponse:
     # A downloaded file is opened away from the site: its images name the site.
     download = downloads.download_of(
         document,
+        doc,
         title=title,
         origin=f"{request.scheme}://{request.get_host()}",
         comments=request.GET.get("comments") == "1",  # the open threads as notes

@@ -3,7 +3,8 @@
 Moving to the trash deletes nothing: the log and the snapshots stay, so a
 restore brings the document back with its whole history. While it is there,
 every path answers 404 (permissions.document_role and visible_to skip it), open
-sockets are closed with NOT_FOUND, and share links let nobody in.
+sockets are closed with NOT_FOUND, pages following its comments are unsubscribed
+(comments/events.py), and share links let nobody in.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from documents import conf
+from documents.comments import events as comment_events
 from documents.models import Document, DocumentQuerySet
 from documents.permissions import can_manage, role_for
 from documents.realtime import messages
@@ -51,6 +53,7 @@ def document_trash(*, document: Document, user: Any) -> None:
     )
     document_id = document.pk
     transaction.on_commit(lambda: messages.announce(document_id, messages.document_deleted()))
+    transaction.on_commit(lambda: comment_events.document_closed(document_id))
 
 
 @transaction.atomic
@@ -72,6 +75,8 @@ def document_delete_forever(*, document_id: UUID, user: Any) -> str:
         raise Document.DoesNotExist("No such document in your trash.")
     title = document.title
     document.delete()
+    # A page that subscribed in the instant before the trash was emptied hears of it too.
+    transaction.on_commit(lambda: comment_events.document_closed(document_id))
     return title
 
 
@@ -98,4 +103,5 @@ def trash_purge(*, now: datetime | None = None, dry_run: bool = False) -> list[P
             deleted, _ = Document.objects.filter(pk=item.id, trashed_at__lt=cutoff).delete()
         if deleted:
             purged.append(item)
+            comment_events.document_closed(item.id)
     return purged

@@ -185,6 +185,13 @@ class CommentsAccess(TypedDict):
     role: str | None
 
 
+class CommentsClosed(TypedDict):
+    """The document was trashed or deleted: every subscriber checks its role again."""
+
+    type: Literal["comments.closed"]
+    document_id: str
+
+
 class NotificationCreated(TypedDict):
     type: Literal["notification.created"]
     notification: dict[str, Any]
@@ -222,6 +229,10 @@ def comments_access(document_id: UUID, user_id: int, role: str | None) -> Commen
         "user_id": user_id,
         "role": role,
     }
+
+
+def comments_closed(document_id: UUID) -> CommentsClosed:
+    return {"type": "comments.closed", "document_id": str(document_id)}
 
 
 def notification_created(notification: dict[str, Any]) -> NotificationCreated:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 MAX_SAFE_INTEGER = 2**53 - 1
 
 
-class _Cursor:
-    """lib0 decoding, just enough to walk the structs of a v1 update."""
+class Cursor:
+    """lib0 decoding, just enough to walk the structs of a v1 update (comments/anchors.py too)."""
 
     __slots__ = ("data", "pos", "unsafe")
 
@@ -77,7 +77,7 @@ class _Cursor:
             raise ValueError(f"unknown value type {kind}")
 
 
-def _content_length(ref: int, cursor: _Cursor) -> int:
+def content_length(ref: int, cursor: Cursor) -> int:
     """Skip an item's content; the number of clock ticks it takes."""
     if ref == 1:  # deleted
         return cursor.uint()
@@ -162,13 +162,13 @@ class Shape:
 
 def shape(update: bytes) -> Shape:
     """Read the structs' clock ranges, what they refer to, and whether the update deletes."""
-    cursor = _Cursor(update)
+    cursor = Cursor(update)
     starts: dict[int, int] = {}
     ends: dict[int, int] = {}
     needs: dict[int, int] = {}
     skips = False
 
-    def refer(cursor: _Cursor, here: int, at: int) -> None:
+    def refer(cursor: Cursor, here: int, at: int) -> None:
         client, clock = cursor.uint(), cursor.uint()
         if client == here and clock < at:
             return  # an earlier item of the same client: there if the update's start is
@@ -196,7 +196,7 @@ def shape(update: bytes) -> Shape:
                         refer(cursor, client, clock)
                     if info & 0x20:
                         cursor.raw()
-                length = _content_length(ref, cursor)
+                length = content_length(ref, cursor)
             if ref != 10:
                 ends[client] = clock + length
             clock += length
@@ -212,7 +212,7 @@ def clocks(state_vector: bytes) -> dict[int, int]:
     """A state vector as a dict: client id -> the clock it is at.
 
     Read on every keystroke, once per client the document ever had: the
-    varints are decoded inline rather than through _Cursor's method calls.
+    varints are decoded inline rather than through Cursor's method calls.
     """
     numbers: list[int] = []
     value = shift = 0

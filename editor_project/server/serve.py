@@ -34,6 +34,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
+    sweep_every = float(conf.get("COMMENT_MAIL_SWEEP_SECONDS"))
+    if sweep_every > 0:
+        from documents.comments.sweeper import MailSweeper
+
+        # The tails of batched comment mails go out with no operator; a
+        # daemon thread, gone with the process (the next sweep, anywhere,
+        # picks up what it had not sent).
+        MailSweeper(interval=sweep_every).start()
     # Daphne itself refuses frames past the limit (close code 1009) before
     # buffering them, so a huge frame never reaches memory.
     KeepaliveCommandLine().run(

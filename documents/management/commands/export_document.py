@@ -49,7 +49,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         title = server_edits.title_of(server_edits.meta_of(doc)) or document.title
         # Away from the site, a file names images by path only (there is no request's host).
-        content = export.render(doc, fmt, downloads.download_of(document, title=title))
+        content = export.render(doc, fmt, downloads.download_of(document, doc, title=title))
         data = content.encode() if isinstance(content, str) else content
         output: str = options["output"]
         if output == "-":

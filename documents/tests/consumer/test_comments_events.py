@@ -8,6 +8,8 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
+from django.test import override_settings
+from django.utils import timezone
 
 from documents.comments import services
 from documents.realtime import protocol
@@ -153,3 +155,143 @@ async def test_the_end_of_every_session_closes_the_socket(personas, document):
     await database_sync_to_async(sessions_end)(user_id=personas["editor"].pk, session_key=None)
     closed = await editor.receive_output(timeout=2)
     assert closed == {"type": "websocket.close", "code": CloseCode.NOT_AUTHENTICATED}
+
+
+# -- a document trashed or deleted -------------------------------------------------
+
+
+def trash_document(document, user):
+    from documents.library import trash
+
+    return database_sync_to_async(trash.document_trash)(document=document, user=user)
+
+
+async def test_trashing_a_document_unsubscribes_every_page(personas, document):
+    from documents.comments import events as comment_events
+
+    owner = await events_for(personas["owner"])
+    viewer = await events_for(personas["viewer"])
+    await subscribe(owner, document)
+    await subscribe(viewer, document)
+    await trash_document(document, personas["owner"])
+    cut = {"type": "access", "document": str(document.pk), "role": None}
+    assert await next_event(owner) == cut
+    assert await next_event(viewer) == cut
+    # Unsubscribed: a thread event sent to the document's group reaches neither.
+    await database_sync_to_async(comment_events.thread_removed)(document.pk, 1)
+    assert await owner.receive_nothing(timeout=0.5)
+    assert await viewer.receive_nothing(timeout=0.5)
+    # Nor can they follow it again while it is in the trash.
+    assert (await subscribe(viewer, document))["error"] == "not found"
+    await owner.disconnect()
+    await viewer.disconnect()
+
+
+async def test_a_restored_document_can_be_followed_again(personas, document):
+    from documents.library import trash
+
+    owner = await events_for(personas["owner"])
+    await subscribe(owner, document)
+    await trash_document(document, personas["owner"])
+    assert (await next_event(owner))["role"] is None
+    await database_sync_to_async(trash.document_restore)(
+        document_id=document.pk, user=personas["owner"]
+    )
+    assert await subscribe(owner, document) == {
+        "type": "subscribed",
+        "document": str(document.pk),
+        "role": "owner",
+    }
+    await comment_on(document, personas["editor"])
+    assert (await next_event(owner))["type"] == "thread"
+    await owner.disconnect()
+
+
+async def test_deleting_a_document_forever_unsubscribes_pages(personas, document):
+    from documents.library import trash
+    from documents.models import Document
+
+    editor = await events_for(personas["editor"])
+    await subscribe(editor, document)
+
+    def trashed_without_a_word() -> None:
+        # As a page that subscribed in the instant before the trash: no event yet.
+        Document.objects.filter(pk=document.pk).update(trashed_at=timezone.now())
+
+    await database_sync_to_async(trashed_without_a_word)()
+    await database_sync_to_async(trash.document_delete_forever)(
+        document_id=document.pk, user=personas["owner"]
+    )
+    assert await next_event(editor) == {
+        "type": "access",
+        "document": str(document.pk),
+        "role": None,
+    }
+    await editor.disconnect()
+
+
+async def test_deleting_a_document_at_once_unsubscribes_pages(personas, document):
+    from documents import services as document_services
+
+    viewer = await events_for(personas["viewer"])
+    await subscribe(viewer, document)
+    await database_sync_to_async(document_services.document_delete)(
+        document=document, user=personas["owner"]
+    )
+    assert (await next_event(viewer))["role"] is None
+    await viewer.disconnect()
+
+
+async def test_pages_of_other_documents_hear_nothing_of_a_trash(personas, document):
+    from documents.models import Document
+
+    other = await database_sync_to_async(Document.objects.create)(
+        title="Other", owner=personas["owner"]
+    )
+    owner = await events_for(personas["owner"])
+    await subscribe(owner, other)
+    await trash_document(document, personas["owner"])
+    assert await owner.receive_nothing(timeout=0.5)
+    await comment_on(other, personas["owner"])
+    assert (await next_event(owner))["type"] == "thread"
+    await owner.disconnect()
+
+
+# -- sockets per user ----------------------------------------------------------------
+
+
+def test_the_events_cap_code_is_one_clients_retry():
+    from documents.realtime.close_codes import RETRY
+
+    assert CloseCode.TOO_MANY_CONNECTIONS in RETRY
+
+
+@override_settings(COLLAB={"MAX_EVENTS_SOCKETS_PER_USER": 3})
+async def test_a_user_may_hold_only_so_many_events_sockets(personas, document):
+    sockets = [await events_for(personas["editor"]) for _ in range(3)]
+    refused = WebsocketCommunicator(application_for(personas["editor"]), "/ws/events/")
+    connected, _ = await refused.connect()
+    assert connected  # accepted only to say why
+    assert await refused.receive_output(timeout=2) == {
+        "type": "websocket.close",
+        "code": CloseCode.TOO_MANY_CONNECTIONS,
+        "reason": "too many of your connections are open",
+    }
+    # Another user is not counted against the editor's cap.
+    owner = await events_for(personas["owner"])
+    await subscribe(owner, document)
+    # A refused socket joined nothing: it hears no notification.
+    await comment_on(document, personas["owner"], body="@editor look")
+    for comm in sockets:
+        assert (await next_event(comm))["type"] == "notification"
+    assert await refused.receive_nothing(timeout=0.3)
+    # Closing one makes room for the next.
+    await sockets.pop().disconnect()
+    sockets.append(await events_for(personas["editor"]))
+    assert await subscribe(sockets[-1], document) == {
+        "type": "subscribed",
+        "document": str(document.pk),
+        "role": "editor",
+    }
+    for comm in [*sockets, owner]:
+        await comm.disconnect()

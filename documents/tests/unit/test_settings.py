@@ -17,12 +17,20 @@ PROBE = (
     "print(json.dumps({'engine': settings.DATABASES['default']['ENGINE'], "
     "'name': str(settings.DATABASES['default']['NAME']), 'layer': layer['BACKEND'], "
     "'capacity': layer['CONFIG'].get('capacity'), 'debug': settings.DEBUG, "
-    "'secure_cookie': settings.SESSION_COOKIE_SECURE, 'collab': settings.COLLAB}))"
+    "'secure_cookie': settings.SESSION_COOKIE_SECURE, 'collab': settings.COLLAB, "
+    "'site_url': settings.SITE_URL}))"
 )
 
 
 def probe(**env: str) -> subprocess.CompletedProcess[str]:
-    unset = ("DATABASE_URL", "REDIS_URL", "DEBUG", "CHANNEL_LAYER")
+    unset = (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "DEBUG",
+        "CHANNEL_LAYER",
+        "SITE_URL",
+        "CSRF_TRUSTED_ORIGINS",
+    )
     clean = {k: v for k, v in os.environ.items() if k not in unset}
     clean["DJANGO_SETTINGS_MODULE"] = "editor_project.settings"
     return subprocess.run(
@@ -74,12 +82,23 @@ def test_the_list_based_redis_layer_is_still_there_on_request():
         ({"DEBUG": "maybe"}, "DEBUG='maybe' is not a boolean"),
         ({"COLLAB_MAX_FRAME_BYTES": "lots"}, "COLLAB_MAX_FRAME_BYTES='lots' is not an integer"),
         ({"CHANNEL_LAYER": "kafka"}, "CHANNEL_LAYER must be pubsub or core"),
+        ({"SITE_URL": "docs.example.com"}, "SITE_URL='docs.example.com' is not an http(s) address"),
     ],
 )
 def test_bad_configuration_fails_loudly(env, message):
     result = probe(**env)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_the_site_url_defaults_to_the_first_trusted_origin():
+    assert json.loads(probe().stdout)["site_url"] == "http://localhost:8000"
+    trusted = "https://*.example.org,https://docs.example.com"
+    assert json.loads(probe(CSRF_TRUSTED_ORIGINS=trusted).stdout)["site_url"] == (
+        "https://docs.example.com"
+    )
+    chosen = probe(CSRF_TRUSTED_ORIGINS=trusted, SITE_URL="https://mail.example.com/")
+    assert json.loads(chosen.stdout)["site_url"] == "https://mail.example.com"
 
 
 def test_production_cookies_are_secure_and_tunables_are_typed():

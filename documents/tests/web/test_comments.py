@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import base64
+import datetime
+import io
 import json
+import os
+import signal
+import threading
+import time
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
+from django.db.models import Max
 from django.test import Client
 from django.urls import reverse
 
+from documents import conf
 from documents.comments import mail as comment_mail
 from documents.comments import services
 from documents.comments.models import Comment, CommentThread, Notification, NotificationSettings
@@ -306,6 +315,135 @@ def test_mail_goes_to_a_confirmed_address_once_per_busy_thread(personas, documen
     assert "Two" in sent[1].body and "Three" in sent[1].body
 
 
+def busy_thread(personas, document, *replies: str) -> int:
+    """The editor's thread, with the owner's replies; the editor is mailed the first at once."""
+    confirm_address(personas["editor"], "editor@example.com")
+    mail.outbox.clear()
+    thread_id = new_thread(client_for(personas["editor"]), document).json()["thread"]["id"]
+    url = reverse("api-comment-replies", kwargs={"pk": document.pk, "thread_id": thread_id})
+    owner = client_for(personas["owner"])
+    for text in replies:
+        post_json(owner, url, {"body": text})
+    return thread_id
+
+
+def window_end(personas) -> datetime.datetime:
+    """When the editor's last comment mail's window closes."""
+    last = Notification.objects.filter(user=personas["editor"]).aggregate(Max("mailed_at"))
+    seconds = conf.get("COMMENT_MAIL_BATCH_SECONDS")
+    return last["mailed_at__max"] + datetime.timedelta(seconds=seconds)
+
+
+def send_comment_mail(**options) -> str:
+    out = io.StringIO()
+    call_command("send_comment_mail", stdout=out, **options)
+    return out.getvalue()
+
+
+def test_a_waiting_mail_is_sent_by_the_command_once_its_window_has_passed(
+    personas, document, settings
+):
+    settings.SITE_URL = "https://docs.example.com"
+    thread_id = busy_thread(personas, document, "One", "Two", "Three")
+    assert len(mails_to("editor@example.com")) == 1  # "One"; the others wait
+    end = window_end(personas)
+    # Within the window nothing is due, however often the command runs.
+    assert send_comment_mail() == "Sent 0 comment mail(s).\n"
+    assert send_comment_mail(now=end - datetime.timedelta(seconds=1)).startswith("Sent 0 ")
+    assert len(mails_to("editor@example.com")) == 1
+    # Once it has passed, the waiting ones go out together, with no later comment needed.
+    assert send_comment_mail(now=end) == "Sent 1 comment mail(s).\n"
+    sent = mails_to("editor@example.com")
+    assert len(sent) == 2
+    assert "Two" in sent[1].body and "Three" in sent[1].body and "One" not in sent[1].body
+    link = f"https://docs.example.com/documents/{document.pk}/#thread-{thread_id}"
+    assert link in sent[1].body
+    # Sent once.
+    assert send_comment_mail(now=end + datetime.timedelta(hours=1)).startswith("Sent 0 ")
+    assert not Notification.objects.filter(mailed_at__isnull=True).exists()
+
+
+def test_a_waiting_mail_read_in_the_page_is_not_sent(personas, document):
+    busy_thread(personas, document, "One", "Two")
+    post_json(client_for(personas["editor"]), reverse("api-notifications-read"), {})
+    assert send_comment_mail(now=window_end(personas)).startswith("Sent 0 ")
+    assert len(mails_to("editor@example.com")) == 1
+
+
+def test_two_sweeps_at_once_send_a_due_mail_once(personas, document, monkeypatch):
+    from django.db import connection
+
+    busy_thread(personas, document, "One", "Two")
+    end = window_end(personas)
+    sending = threading.Event()
+    release = threading.Event()
+    real_send = comment_mail.send_mail
+
+    def slow_send(*args, **kwargs):
+        # The first sweep holds its lock on the editor's rows while it sends.
+        if not sending.is_set():
+            sending.set()
+            assert release.wait(10)
+        return real_send(*args, **kwargs)
+
+    monkeypatch.setattr(comment_mail, "send_mail", slow_send)
+    results: dict[str, str] = {}
+
+    def sweep(name: str) -> None:
+        try:
+            results[name] = send_comment_mail(now=end)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=sweep, args=("first",))
+    first.start()
+    assert sending.wait(10)
+    # While the first is mailing, a second sweep skips the rows it locked, at once.
+    second = threading.Thread(target=sweep, args=("second",))
+    second.start()
+    second.join(10)
+    assert not second.is_alive(), "the second sweep waited for the first one's lock"
+    release.set()
+    first.join(10)
+    assert results == {"first": "Sent 1 comment mail(s).\n", "second": "Sent 0 comment mail(s).\n"}
+    assert len(mails_to("editor@example.com")) == 2
+
+
+def test_the_server_s_own_sweep_sends_a_waiting_mail(personas, document):
+    from documents.comments.sweeper import MailSweeper
+
+    busy_thread(personas, document, "One", "Two")
+    end = window_end(personas)
+    sweeper = MailSweeper(interval=0.05, clock=lambda: end)
+    sweeper.start()
+    try:
+        deadline = time.monotonic() + 5
+        while len(mails_to("editor@example.com")) < 2:
+            assert time.monotonic() < deadline, "the sweeper sent nothing"
+            time.sleep(0.05)
+    finally:
+        sweeper.stop()
+    assert "Two" in mails_to("editor@example.com")[1].body
+
+
+def test_send_comment_mail_loop_sends_what_falls_due_until_stopped(personas, document):
+    busy_thread(personas, document, "One", "Two")
+    end = window_end(personas)
+
+    def stop_once_sent() -> None:
+        deadline = time.monotonic() + 5
+        while len(mails_to("editor@example.com")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    stopper = threading.Thread(target=stop_once_sent)
+    stopper.start()
+    out = send_comment_mail(loop=0.05, now=end)
+    stopper.join()
+    assert "Sent 1 comment mail(s)." in out and out.endswith("Stopped.\n")
+    assert len(mails_to("editor@example.com")) == 2
+
+
 def test_no_mail_without_a_confirmed_address_or_when_turned_off(personas, document):
     new_thread(client_for(personas["owner"]), document, body="@editor")
     assert mail.outbox == []
@@ -386,3 +524,82 @@ def test_exports_leave_comments_out_unless_asked(personas, document):
     stranger = client_for(personas["stranger"])
     url = reverse("document-export", kwargs={"pk": document.pk, "fmt": "md"}) + "?comments=1"
     assert stranger.get(url).status_code == 404
+
+
+def stored_body(document, *paragraphs: str) -> dict[str, tuple[bytes, bytes]]:
+    """Write the paragraphs as one editor would; an anchor (as the browser makes it)
+    for each paragraph's text, by that text."""
+    from pycrdt import Doc, XmlElement, XmlFragment, XmlText
+
+    from documents.comments.anchors import RelativePosition, encode_position
+    from documents.storage import store
+
+    doc = Doc(client_id=4242)
+    body = doc.get("default", type=XmlFragment)
+    anchors = {}
+    clock = 0
+    with doc.transaction():
+        for words in paragraphs:
+            body.children.append(XmlElement("paragraph", contents=[XmlText(words)]))
+            # The paragraph, its text, then one tick per (ASCII) character.
+            first, last = (4242, clock + 2), (4242, clock + 1 + len(words))
+            anchors[words] = (
+                encode_position(RelativePosition(item=first, assoc=0)),
+                encode_position(RelativePosition(item=last, assoc=-1)),
+            )
+            clock += 2 + len(words)
+    store.append([store.Pending(document.pk, doc.get_update(), None)])
+    return anchors
+
+
+def thread_on(client: Client, document, anchor: tuple[bytes, bytes], body: str, quote: str):
+    url = reverse("api-comments", kwargs={"pk": document.pk})
+    encoded = [base64.b64encode(a).decode() for a in anchor]
+    response = post_json(
+        client,
+        url,
+        {"anchor_from": encoded[0], "anchor_to": encoded[1], "quote": quote, "body": body},
+    )
+    assert response.status_code == 201, response.content
+    return response.json()["thread"]["id"]
+
+
+def test_exported_notes_are_marked_where_their_text_ends(personas, document):
+    anchors = stored_body(document, "Opening line", "Second thought", "Closing words")
+    owner = client_for(personas["owner"])
+    # Opened out of reading order: numbered as the markers read.
+    thread_on(owner, document, anchors["Closing words"], "Last one", "Closing words")
+    thread_on(owner, document, anchors["Opening line"], "First one", "Opening line")
+    # Garbage, as a broken client might post: listed as detached, never marked.
+    thread_on(owner, document, (b"\x01\x02", b"\x03"), "Lost its text", "gone")
+    viewer = client_for(personas["viewer"])
+    text = export(viewer, document, "md", "?comments=1")
+    assert text.startswith("Opening line[^1]\n\nSecond thought\n\nClosing words[^2]\n")
+    assert "[^1]: “Opening line” — **Owner**: First one\n" in text
+    assert "[^2]: “Closing words” — **Owner**: Last one\n" in text
+    detached = text.split("**Detached comments**")[1]
+    assert "Lost its text" in detached and "[^" not in detached
+    page = export(viewer, document, "html", "?comments=1")
+    assert '<p>Opening line<sup><a href="#comment-1" id="comment-ref-1">1</a></sup></p>' in page
+    assert '<li id="comment-1"><blockquote>Opening line</blockquote>' in page
+    assert '<a href="#comment-ref-1"' in page and '<a href="#comment-ref-2"' in page
+    assert "comment-ref-3" not in page  # the detached thread has no marker
+    assert page.index("Lost its text") > page.index("Detached comments")
+    # Without ?comments=1 the body carries no marker at all.
+    assert export(viewer, document, "md") == "Opening line\n\nSecond thought\n\nClosing words\n"
+    assert "<sup>" not in export(viewer, document, "html")
+
+
+def test_hostile_quotes_and_comments_stay_inert_around_markers(personas, document):
+    anchors = stored_body(document, "Plain text here")
+    owner = client_for(personas["owner"])
+    hostile = "[^1]: <img src=x onerror=alert(1)> </sup></a><script>x()</script> ](javascript:x)"
+    thread_on(owner, document, anchors["Plain text here"], hostile, quote="<b>[^2]</b>")
+    text = export(owner, document, "md", "?comments=1")
+    # One reference and one definition: the comment's own "[^1]:" is escaped.
+    assert text.count("[^1]") == 2
+    assert "\\[^1\\]: \\<img" in text and "<script>" not in text and "\\<b\\>\\[^2\\]" in text
+    page = export(owner, document, "html", "?comments=1")
+    assert "<script>" not in page and "<img" not in page and "</sup></a><script>" not in page
+    assert "&lt;/sup&gt;&lt;/a&gt;&lt;script&gt;" in page
+    assert "&lt;b&gt;[^2]&lt;/b&gt;" in page
