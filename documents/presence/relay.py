@@ -37,6 +37,7 @@ class AwarenessRelay:
         self._to_local: dict[int, AwarenessEntry] = {}
         self._to_group: dict[int, AwarenessEntry] = {}
         self._flush_handle: asyncio.Handle | None = None
+        self._flushed_at = float("-inf")  # loop time of the last flush
         self._flushing: set[asyncio.Task[None]] = set()
         self._ask_peers = False  # a reconnect needs the other processes' states re-stamped
 
@@ -122,10 +123,20 @@ class AwarenessRelay:
         self._schedule_flush()
 
     def _schedule_flush(self) -> None:
+        """At most one flush per AWARENESS_FLUSH_SECONDS, the first at once.
+
+        A caret that moves alone goes out on the loop's next turn (whatever
+        else arrives in this one goes along); in a burst, the moves of the
+        interval after a flush gather into the next one. Waiting the interval
+        before every flush had put 30-50 ms on every remote caret.
+        """
         if self._flush_handle is None:
-            self._flush_handle = asyncio.get_running_loop().call_later(
-                conf.get("AWARENESS_FLUSH_SECONDS"), self._flush_soon
-            )
+            loop = asyncio.get_running_loop()
+            due = self._flushed_at + conf.get("AWARENESS_FLUSH_SECONDS")
+            if due <= loop.time():
+                self._flush_handle = loop.call_soon(self._flush_soon)
+            else:
+                self._flush_handle = loop.call_at(due, self._flush_soon)
 
     def _flush_at_once(self) -> None:
         """Flush on the loop's next turn: what else arrives in this one goes along."""
@@ -143,6 +154,7 @@ class AwarenessRelay:
         if self._flush_handle:
             self._flush_handle.cancel()
             self._flush_handle = None
+        self._flushed_at = asyncio.get_running_loop().time()
         to_local, self._to_local = list(self._to_local.values()), {}
         to_group, self._to_group = list(self._to_group.values()), {}
         ask_peers, self._ask_peers = self._ask_peers, False

@@ -125,6 +125,23 @@ async def test_a_burst_of_caret_moves_is_coalesced(personas, document):
     await bob.close()
 
 
+async def test_a_lone_caret_move_goes_out_at_once_and_a_burst_waits_for_the_interval(
+    personas, document, settings
+):
+    """A long interval tells "sent at once" from "held for the interval" without timing."""
+    settings.COLLAB = {**getattr(settings, "COLLAB", {}), "AWARENESS_FLUSH_SECONDS": 3.0}
+    alice = await open_peer(personas["owner"], document)
+    bob = await open_peer(personas["editor"], document)
+    await bob.send(awareness_frame(AwarenessEntry(616, 1, {"cursor": {"anchor": 1}})))
+    await wait_for_state(alice, 616, lambda e: e.clock == 1, timeout=1.5)
+    # The next move comes within the interval after that flush: it waits for it.
+    await bob.send(awareness_frame(AwarenessEntry(616, 2, {"cursor": {"anchor": 2}})))
+    assert await alice.nothing_more(1.0)
+    await wait_for_state(alice, 616, lambda e: e.clock == 2, timeout=4.0)
+    await alice.close()
+    await bob.close()
+
+
 async def test_query_awareness_is_answered_with_all_states(personas, document):
     alice = await open_peer(personas["owner"], document)
     await alice.send(awareness_frame(AwarenessEntry(707, 1, {"cursor": None})))
