@@ -38,6 +38,11 @@ DEFAULTS: dict[str, Any] = {
     # peers forget its users after PRESENCE_EXPIRY_SECONDS of silence.
     "HEARTBEAT_SECONDS": 0.5,
     "PRESENCE_EXPIRY_SECONDS": 1.75,
+    # An update that arrives ahead of one still missing from the sequence waits
+    # this long for it through the channel layer (two processes' commits to one
+    # document reach each other in any order) before the gap is read from the
+    # database.
+    "GAP_WAIT_SECONDS": 0.05,
     # Awareness changes are gathered for this long and sent as one frame.
     "AWARENESS_FLUSH_SECONDS": 0.05,
     # A room with no local connections is kept warm this long before closing.

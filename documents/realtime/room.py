@@ -8,10 +8,14 @@ one per editor; local editors are served directly.
 
 Every update reaches editors in sequence order through one task (`_run`):
 updates this process committed, and updates other processes announced on the
-group. A jump in the sequence means the channel layer dropped something; the
-room reads the missing updates from the database before going on. Heartbeats
-carry each process's last sequence too, so a dropped final update is healed
-within a heartbeat.
+group. Two processes' commits to one document reach each other in any order,
+so an update ahead of the sequence waits (GAP_WAIT_SECONDS) for the ones
+before it; a gap still open then means the channel layer dropped something,
+and the room reads the missing updates from the database before going on.
+Reading every reordering from the database had queued those reads behind the
+commits and put seconds on every edit with 1,000 editors on two processes.
+Heartbeats carry each process's last sequence too, so a dropped final update
+is healed within a heartbeat.
 
 The channel-layer side (the room's channel and group membership, heartbeats,
 sends to the other processes, who-is-online, surviving a layer outage) is in
@@ -107,7 +111,12 @@ class _CatchUp:
     """The channel layer failed for a while: anything may have been missed."""
 
 
-_Event = _Committed | _Announced | _Behind | _CatchUp
+@dataclass(frozen=True, slots=True)
+class _GapWaited:
+    """The wait for updates missing from the sequence is over."""
+
+
+_Event = _Committed | _Announced | _Behind | _CatchUp | _GapWaited
 
 
 class Room:
@@ -129,6 +138,9 @@ class Room:
         self.awareness = AwarenessRelay(self._deliver, self._send_to_peers)
         self.channel = ""
         self.healed = 0
+        self._early: dict[int, _Committed | _Announced] = {}  # ahead of the sequence, by seq
+        self._known = 0  # the highest sequence number known to be committed
+        self._gap_timer: asyncio.TimerHandle | None = None
         self._on_idle = on_idle
         self._inbox: asyncio.Queue[_Event] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
@@ -177,6 +189,8 @@ class Room:
             await self._text.close()
         if self._idle_handle:
             self._idle_handle.cancel()
+        if self._gap_timer:
+            self._gap_timer.cancel()
         await self.awareness.close()
         for task in self._tasks:
             task.cancel()
@@ -292,7 +306,13 @@ class Room:
             await self._heal()
         elif isinstance(event, _Behind):
             if event.seq > self.last_seq:
+                self._await_gap(event.seq)
+        elif isinstance(event, _GapWaited):
+            self._gap_timer = None
+            if self._known > self.last_seq:
                 await self._heal()
+            if self._known > self.last_seq:
+                self._await_gap(self._known)
         else:
             await self._deliver_in_order(event)
             if isinstance(event, _Committed):
@@ -306,12 +326,34 @@ class Room:
         if event.seq <= self.last_seq:
             return
         if event.seq > self.last_seq + 1:
-            await self._heal()
-            if event.seq <= self.last_seq:
-                return
+            self._early[event.seq] = event
+            self._await_gap(event.seq)
+            return
+        await self._deliver_one(event)
+        await self._deliver_early()
+
+    async def _deliver_one(self, event: _Committed | _Announced) -> None:
         self._apply(event.seq, event.update)
         sender = event.sender if isinstance(event, _Committed) else None
         await self._deliver(protocol.encode_sync_update(event.update), exclude=sender)
+
+    async def _deliver_early(self) -> None:
+        """Deliver what waited for the sequence to reach it; forget what a heal delivered."""
+        while (event := self._early.pop(self.last_seq + 1, None)) is not None:
+            await self._deliver_one(event)
+        for seq in [seq for seq in self._early if seq <= self.last_seq]:
+            del self._early[seq]
+        if self._known <= self.last_seq and self._gap_timer is not None:
+            self._gap_timer.cancel()
+            self._gap_timer = None
+
+    def _await_gap(self, seq: int) -> None:
+        """Up to `seq` is committed: give the channel layer a moment to bring it."""
+        self._known = max(self._known, seq)
+        if self._gap_timer is None:
+            self._gap_timer = asyncio.get_running_loop().call_later(
+                conf.get("GAP_WAIT_SECONDS"), self._inbox.put_nowait, _GapWaited()
+            )
 
     def _apply(self, seq: int, update: bytes) -> None:
         """Apply a committed update to `doc`, and keep the shadow in step."""
@@ -346,6 +388,7 @@ class Room:
             self.healed += 1
             metrics.GAP_HEALS.inc()
             await self._deliver(protocol.encode_sync_update(self.doc.get_update(before)))
+            await self._deliver_early()
             return
         for seq, update in rows:
             if seq <= self.last_seq:
@@ -355,6 +398,7 @@ class Room:
             metrics.GAP_HEALS.inc()
             if update != store.EMPTY_UPDATE:
                 await self._deliver(protocol.encode_sync_update(update))
+        await self._deliver_early()
 
     async def _deliver(self, frame: bytes, exclude: Connection | None = None) -> None:
         for conn in list(self.connections):

@@ -7,6 +7,7 @@ its own Redis channel layer client, wrapped to drop a share of what it sends.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from typing import Any
@@ -136,3 +137,69 @@ async def test_a_dropped_final_update_is_healed_by_the_heartbeat(two_processes, 
     await bob.wait_text("only the heartbeat carries this", timeout=5)
     await alice.close()
     await bob.close()
+
+
+class ReorderingLayer:
+    """The real layer, except that some updates are held back a moment: they arrive
+    after updates committed later, as two processes' commits often do."""
+
+    def __init__(self, inner: Any, hold: float, seed: int) -> None:
+        self.inner = inner
+        self.hold = hold
+        self.random = random.Random(seed)
+        self.held = 0
+        self._tasks: set[Any] = set()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
+        if message["type"] != "document.update" or self.random.random() < 0.5:
+            await self.inner.send(channel, message)
+            return
+        self.held += 1
+
+        async def later() -> None:
+            await asyncio.sleep(self.random.uniform(0.005, self.hold))
+            await self.inner.send(channel, message)
+
+        task = asyncio.ensure_future(later())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+async def test_updates_arriving_out_of_order_wait_for_each_other_instead_of_the_database(
+    personas, document, settings
+):
+    # A wait far longer than any hold: no heal is needed, however slow the machine.
+    settings.COLLAB = {**getattr(settings, "COLLAB", {}), "GAP_WAIT_SECONDS": 2.0}
+    prefix = f"reorder{uuid.uuid4().hex[:8]}"
+    layers = [
+        ReorderingLayer(RedisChannelLayer(hosts=[settings.REDIS_URL], prefix=prefix), 0.03, i)
+        for i in range(2)
+    ]
+    (rooms_a, app_a), (rooms_b, app_b) = (registry_with(layer) for layer in layers)
+    try:
+        alice = await peer_on(app_a, personas["owner"], document).connect()
+        await alice.sync()
+        bob = await peer_on(app_b, personas["editor"], document).connect()
+        await bob.sync()
+        # Both type at once: their commits interleave in the document's sequence.
+        for i in range(40):
+            await alice.edit(f"a{i};")
+            await bob.edit(f"b{i};")
+        chunks = [f"{name}{i};" for name in "ab" for i in range(40)]
+        for peer in (alice, bob):
+            await peer.receive_until(
+                lambda _, p=peer: all(chunk in str(p.text) for chunk in chunks), timeout=15
+            )
+        assert str(alice.text) == str(bob.text)
+        assert sum(layer.held for layer in layers) > 10, "nothing was held back"
+        assert rooms_a.rooms[document.id].healed + rooms_b.rooms[document.id].healed == 0
+        await alice.close()
+        await bob.close()
+    finally:
+        for rooms in (rooms_a, rooms_b):
+            await rooms.close()
+        await layers[0].inner.flush()
+        await database_sync_to_async(connections.close_all)()
