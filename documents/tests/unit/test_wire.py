@@ -7,6 +7,7 @@ taken instead.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections import deque
 from functools import partial
@@ -73,14 +74,14 @@ def test_only_daphnes_own_send_has_a_wire() -> None:
     assert Wire.of(partial(server.handle_reply, object())) is not None
 
 
-def test_an_open_connection_gets_the_framed_bytes_on_its_transport() -> None:
+async def test_an_open_connection_gets_the_framed_bytes_on_its_transport() -> None:
     protocol = _Protocol()
     frame = b"\x00\x02\x05hello"
     assert _wire(protocol).write(frame)
     assert protocol.transport.written == [binary_frame(frame)]
 
 
-def test_the_same_frame_for_many_connections_is_the_same_bytes() -> None:
+async def test_the_same_frame_for_many_connections_is_the_same_bytes() -> None:
     protocols = [_Protocol() for _ in range(3)]
     frame = b"\x00\x02" + b"x" * 200
     for protocol in protocols:
@@ -94,7 +95,24 @@ def test_the_same_frame_for_many_connections_is_the_same_bytes() -> None:
     assert protocols[0].transport.written[-1] == binary_frame(other)
 
 
-def test_frames_queued_by_autobahn_stay_in_front() -> None:
+async def test_only_the_first_frame_of_a_turn_is_sent_at_once_the_rest_together_after() -> None:
+    transport, peer = _pair()
+    protocol = _Protocol()
+    protocol.transport = transport
+    wire = _wire(protocol)
+    assert wire.write(b"one")
+    assert wire.write(b"two")
+    assert wire.write(b"three")
+    assert _read(peer, 5) == binary_frame(b"one")
+    assert transport._tempDataBuffer == [binary_frame(b"two"), binary_frame(b"three")]
+    await asyncio.sleep(0)  # the loop's next turn
+    transport._tempDataBuffer.clear()
+    transport._tempDataLen = 0  # as Twisted's reactor leaves it once it has written them
+    assert wire.write(b"four")
+    assert _read(peer, 6) == binary_frame(b"four")
+
+
+async def test_frames_queued_by_autobahn_stay_in_front() -> None:
     protocol = _Protocol()
     protocol.send_queue.append((b"earlier", False))
     assert _wire(protocol).write(b"later")
@@ -102,7 +120,7 @@ def test_frames_queued_by_autobahn_stay_in_front() -> None:
     assert protocol.queued == [binary_frame(b"later")]
 
 
-def test_a_connection_not_yet_open_takes_the_asgi_path() -> None:
+async def test_a_connection_not_yet_open_takes_the_asgi_path() -> None:
     protocol = _Protocol(WebSocketProtocol.STATE_CONNECTING)
     assert not _wire(protocol).write(b"frame")
     assert protocol.transport.written == []
@@ -116,7 +134,7 @@ def test_a_connection_not_yet_open_takes_the_asgi_path() -> None:
         (WebSocketProtocol.STATE_OPEN, {"disconnected": 1.0}),
     ],
 )
-def test_a_closing_or_gone_connection_drops_the_frame_as_daphne_does(
+async def test_a_closing_or_gone_connection_drops_the_frame_as_daphne_does(
     state: int, details: dict[str, Any]
 ) -> None:
     protocol = _Protocol(state)
