@@ -20,6 +20,7 @@ from django.db import connection
 from devtools.child_server import ChildServer
 from devtools.paths import ROOT
 from devtools.server_pool import LentServer, ServerPool
+from documents.tests.support.flush import flush_with_delete
 from documents.tests.support.servers import (
     LAYER_PREFIX,
     clear_server_throttles,
@@ -63,6 +64,14 @@ def django_db_modify_db_settings() -> None:
     database = settings.DATABASES["default"]
     if database["ENGINE"] == "django.db.backends.postgresql":
         database.setdefault("TEST", {})["NAME"] = f"test_{database['NAME']}_{os.getpid()}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def quick_flush() -> Iterator[None]:
+    """The database emptied after each transactional test with DELETE, not
+    TRUNCATE: the same empty tables, 0.2 s sooner (support/flush.py)."""
+    with flush_with_delete():
+        yield
 
 
 @pytest.fixture(autouse=True)
