@@ -144,7 +144,7 @@ class _Pooled:
 class ServerPool:
     """Running servers by environment, the `keep` most recently used of them."""
 
-    def __init__(self, log_dir: Path, keep: int = 4) -> None:
+    def __init__(self, log_dir: Path, keep: int = 6) -> None:
         self.log_dir = log_dir
         self.keep = keep
         self.started = 0
