@@ -19,8 +19,34 @@ from django.db import connection
 
 from devtools.child_server import ChildServer
 from devtools.paths import ROOT
-from documents.tests.support.servers import LAYER_PREFIX, server_env
+from devtools.server_pool import LentServer, ServerPool
+from documents.tests.support.flush import flush_with_delete
+from documents.tests.support.servers import (
+    LAYER_PREFIX,
+    clear_server_throttles,
+    server_env,
+    wait_no_open_transactions,
+    wait_sockets_closed,
+)
 from documents.tests.support.sessions import password_hash, session_cookie
+
+_POOL = pytest.StashKey[ServerPool]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "private_server: the test's server is its own, not one shared with other tests"
+        " (it kills or restarts it, say)",
+    )
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    pool = config.stash.get(_POOL, None)
+    if pool is not None:
+        terminalreporter.write_line(
+            f"shared servers: {pool.started} started for {pool.lent} tests ({pool.log_dir})"
+        )
 
 
 @pytest.hookimpl(trylast=True)
@@ -38,6 +64,14 @@ def django_db_modify_db_settings() -> None:
     database = settings.DATABASES["default"]
     if database["ENGINE"] == "django.db.backends.postgresql":
         database.setdefault("TEST", {})["NAME"] = f"test_{database['NAME']}_{os.getpid()}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def quick_flush() -> Iterator[None]:
+    """The database emptied after each transactional test with DELETE, not
+    TRUNCATE: the same empty tables, 0.2 s sooner (support/flush.py)."""
+    with flush_with_delete():
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -131,6 +165,69 @@ def server_factory(
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def server_pool(
+    django_db_setup: None, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[ServerPool]:
+    """Servers shared by the tests that start one with the same environment.
+
+    After django_db_setup, so they are stopped before the test database is
+    dropped (their connections would keep it from being dropped)."""
+    pool = ServerPool(tmp_path_factory.mktemp("server-pool"))
+    request.config.stash[_POOL] = pool
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def shared_server(
+    transactional_db: None,
+    integration: None,
+    server_pool: ServerPool,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> Iterator[Callable[[dict[str, str]], ChildServer | LentServer]]:
+    """A running server for this test, started with the given environment: one
+    shared with other tests, or its own for a test marked `private_server`.
+
+    Each test still gets an empty database (the flush after it), its own
+    users and documents (new keys: the flush does not reset sequences), and
+    fresh throttle counts. Before the flush, the server has closed every
+    editor's socket of this test and holds no transaction open."""
+    private = request.node.get_closest_marker("private_server") is not None
+    servers: list[ChildServer] = []
+    lent: list[LentServer] = []
+
+    def start(env: dict[str, str]) -> ChildServer | LentServer:
+        log_path = tmp_path / f"server-{len(servers) + len(lent)}.log"
+        clear_server_throttles()
+        if private:
+            server = ChildServer(env, log_path)
+            servers.append(server)
+            return server.start()
+        server_lent = server_pool.lend(env, log_path)
+        lent.append(server_lent)
+        return server_lent
+
+    yield start
+    for server in servers:
+        server.stop()
+    failures: list[str] = []
+    for server_lent in lent:
+        try:
+            if server_lent.alive():
+                wait_sockets_closed(server_lent.url)
+        except (AssertionError, OSError) as exc:
+            failures.append(str(exc))
+        try:
+            server_pool.give_back(server_lent)
+        except RuntimeError as exc:
+            failures.append(str(exc))
+    if lent:
+        wait_no_open_transactions()
+    assert not failures, "\n".join(failures)
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
 """Browser fixtures: Debian's Chromium, two users in two contexts, a fresh document per test.
 
-The server is the root conftest's `daphne_server` (real Daphne on PostgreSQL and
-Redis). Each user gets their own browser context: two tabs of one context would
-sync through BroadcastChannel and never test the server.
+The server is real Daphne on PostgreSQL and Redis, shared by the tests that
+start it with the same settings (the root conftest's `shared_server`); a test
+that kills or restarts its server is marked `private_server`. Each user gets
+their own browser context: two tabs of one context would sync through
+BroadcastChannel and never test the server.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from playwright.sync_api import BrowserContext, ConsoleMessage, Error, Page
 
 from devtools.child_server import ChildServer
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
+from devtools.server_pool import LentServer
+from documents.tests.support.servers import server_env
 from documents.tests.support.sessions import password_hash, session_cookie
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -161,10 +165,12 @@ def server_settings() -> dict[str, int | float]:
 
 @pytest.fixture
 def daphne_server(
-    server_factory: Callable[..., ChildServer], server_settings: dict[str, int | float]
-) -> ChildServer:
-    """The root conftest's one real Daphne server, started with `server_settings`."""
-    return server_factory(**server_settings)
+    shared_server: Callable[[dict[str, str]], ChildServer | LentServer],
+    server_settings: dict[str, int | float],
+) -> ChildServer | LentServer:
+    """A real Daphne server started with `server_settings`, shared with the tests
+    that use the same (the root conftest's `shared_server`)."""
+    return shared_server(server_env(**server_settings))
 
 
 @pytest.fixture
@@ -209,6 +215,9 @@ def make_peer(
             peer.screenshot(ARTIFACTS / f"{stem}-{peer.name}.png")
             if peer.errors:
                 (ARTIFACTS / f"{stem}-{peer.name}-console.txt").write_text("\n".join(peer.errors))
+        # What the server printed during this test (a shared server's output
+        # from the other tests left out).
+        (ARTIFACTS / f"{stem}-server.log").write_text(daphne_server.log())
     uncaught = [f"{peer.name}: {e}" for peer in peers for e in peer.errors if "pageerror" in e]
     assert not uncaught, "uncaught exceptions in the page:\n" + "\n".join(uncaught)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,7 @@ from django.conf import settings
 
 from devtools.child_server import ChildServer
 from devtools.paths import ROOT
+from devtools.server_pool import LentServer
 from documents.tests.support.servers import server_env
 
 
@@ -44,9 +45,10 @@ def production_static(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def production_server(
-    transactional_db: None, integration: None, production_static: Path, tmp_path: Path
-) -> Iterator[ChildServer]:
-    """One real Daphne with DEBUG off, on this test's database and Redis."""
+    shared_server: Callable[[dict[str, str]], ChildServer | LentServer], production_static: Path
+) -> ChildServer | LentServer:
+    """A real Daphne with DEBUG off, on this test's database and Redis, shared
+    with the other tests that use it (the root conftest's `shared_server`)."""
     env = {
         **server_env(),
         "DEBUG": "false",
@@ -56,6 +58,4 @@ def production_server(
         "SECURE_COOKIES": "false",
         "STATIC_ROOT": str(production_static),
     }
-    server = ChildServer(env, tmp_path / "production-server.log").start()
-    yield server
-    server.stop()
+    return shared_server(env)

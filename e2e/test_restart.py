@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from e2e.conftest import Peer
 from e2e.test_collaboration import wait_converged, wait_stored
 
 
+# It kills and restarts its server: one of its own, not the one other tests share.
+@pytest.mark.private_server
 def test_a_server_restart_keeps_the_content_and_both_editors_reconnect_and_keep_co_editing(
     both: tuple[Peer, Peer], doc: Any, daphne_server: Any
 ):
