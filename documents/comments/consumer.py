@@ -49,15 +49,18 @@ class EventsConsumer(AsyncWebsocketConsumer):
         self.frames: list[float] = []
         self.counted = False  # whether this socket holds a place in the user's count
         if self.user is None or not self.user.is_authenticated:
-            await self.close(code=CloseCode.NOT_AUTHENTICATED)
+            await self.close(code=int(CloseCode.NOT_AUTHENTICATED))
             return
         limit = int(conf.get("MAX_EVENTS_SOCKETS_PER_USER"))
         if not events_sockets().take(self.user.pk, limit):
             # Accepted only to say why: a close before accept reaches a browser
             # as a bare 1006. 4510 is retried, with backoff, by every client.
             await self.accept()
+            # An int: Autobahn refuses an IntEnum as a close code, and the socket
+            # would end with 1006 instead.
             await self.close(
-                code=CloseCode.TOO_MANY_CONNECTIONS, reason="too many of your connections are open"
+                code=int(CloseCode.TOO_MANY_CONNECTIONS),
+                reason="too many of your connections are open",
             )
             return
         self.counted = True
@@ -86,16 +89,16 @@ class EventsConsumer(AsyncWebsocketConsumer):
         now = time.monotonic()
         self.frames = [t for t in self.frames if now - t < 60] + [now]
         if len(self.frames) > MAX_FRAMES_PER_MINUTE:
-            await self.close(code=CloseCode.RATE_LIMITED)
+            await self.close(code=int(CloseCode.RATE_LIMITED))
             return
         if text_data is None or len(text_data) > MAX_FRAME_CHARS:
-            await self.close(code=CloseCode.BAD_FRAME)
+            await self.close(code=int(CloseCode.BAD_FRAME))
             return
         try:
             message = json.loads(text_data)
             document_id = UUID(str(message["subscribe"]))
         except (ValueError, KeyError, TypeError):
-            await self.close(code=CloseCode.BAD_FRAME)
+            await self.close(code=int(CloseCode.BAD_FRAME))
             return
         await self._subscribe(document_id)
 
@@ -162,7 +165,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
         session = self.scope.get("session")
         mine = getattr(session, "session_key", None)
         if message.get("session_key") in (None, mine):
-            await self.close(code=CloseCode.NOT_AUTHENTICATED)
+            await self.close(code=int(CloseCode.NOT_AUTHENTICATED))
 
     async def notification_read(self, message: dict[str, Any]) -> None:
         """The user read notifications in another tab."""
