@@ -49,6 +49,9 @@ class EventsConsumer(AsyncWebsocketConsumer):
         self.frames: list[float] = []
         self.counted = False  # whether this socket holds a place in the user's count
         if self.user is None or not self.user.is_authenticated:
+            # Accepted to say why: closed before accept, a browser sees 1006,
+            # and the page's client would keep retrying instead of stopping.
+            await self.accept()
             await self.close(code=int(CloseCode.NOT_AUTHENTICATED))
             return
         limit = int(conf.get("MAX_EVENTS_SOCKETS_PER_USER"))

@@ -43,3 +43,8 @@ async def test_a_frame_that_is_not_a_subscription_closes_with_bad_frame(daphne_s
     ws = await events_socket(daphne_server, cookies["editor"])
     await ws.send("not json")
     assert await close_code(ws) == CloseCode.BAD_FRAME
+
+
+async def test_a_signed_out_page_is_told_4401_and_not_left_retrying(daphne_server):
+    ws = await events_socket(daphne_server, None)
+    assert await close_code(ws) == CloseCode.NOT_AUTHENTICATED
