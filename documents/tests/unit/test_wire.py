@@ -42,7 +42,7 @@ class _Protocol:
     def __init__(self, state: int = WebSocketProtocol.STATE_OPEN) -> None:
         self.state = state
         self.send_queue: deque[tuple[bytes, bool]] = deque()
-        self.transport = _Transport()
+        self.transport: Any = _Transport()
         self.queued: list[bytes] = []
 
     def sendData(self, data: bytes) -> None:
