@@ -8,7 +8,7 @@ every 2 s, so detection took 2-4 s.
 Here one sweep every SWEEP_SECONDS looks at every open socket. A socket
 nothing has been heard from (no frame, no pong) for PING_INTERVAL_SECONDS is
 pinged; one still silent PONG_TIMEOUT_SECONDS after that ping is dropped:
-1.5-1.7 s from the last byte. A socket whose editor types or moves the caret is
+1.5-1.6 s from the last byte. A socket whose editor types or moves the caret is
 heard from anyway and never pinged: with a ping and a pong per socket twice a
 second (Autobahn's own keepalive), 1,000 editors cost more frames than their
 edits did, and each ping two timers and a random payload. Pongs are tiny
@@ -27,7 +27,7 @@ from daphne.cli import CommandLineInterface
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
 
-SWEEP_SECONDS = 0.1
+SWEEP_SECONDS = 0.05
 PING_INTERVAL_SECONDS = 0.5
 PONG_TIMEOUT_SECONDS = 1.0
 
