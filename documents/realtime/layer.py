@@ -9,8 +9,15 @@ what nobody is subscribed to at that moment (a Redis restart, a process
 reconnecting); rooms heal updates from the database and presence from
 heartbeats and hellos, as they do for the other layer's full channels.
 
-Two changes to the stock layer (channels-redis 4.3), both for a Redis that is
-down or restarted:
+Publishes are pipelined. The stock shard holds one lock across each PUBLISH's
+round trip, so a process's publishes went out one at a time: with 1,000 edits
+a second crossing between two processes, heartbeats queued behind updates past
+their 2 s timeout, rooms took the layer for lost and healed everything from the
+database. Here what is published while a pipeline is in flight goes out
+together in the next one, in order, one round trip for all of them.
+
+Two more changes to the stock layer (channels-redis 4.3), both for a Redis
+that is down or restarted:
 
 - `new_channel` names the channel even while Redis is down, so a document
   still opens from the database alone; the subscription is made by the next
@@ -27,13 +34,78 @@ import logging
 import uuid
 from typing import Any
 
-from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
+from channels_redis.pubsub import (
+    RedisPubSubChannelLayer,
+    RedisPubSubLoopLayer,
+    RedisSingleShardConnection,
+)
 from channels_redis.utils import _wrap_close
 
 logger = logging.getLogger(__name__)
 
 
+class _Shard(RedisSingleShardConnection):  # type: ignore[misc]
+    """One Redis connection of the layer, its publishes sent in pipelines."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._outbox: list[tuple[str, bytes, asyncio.Future[None]]] = []
+        self._sending: asyncio.Task[None] | None = None
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._outbox.append((channel, message, future))
+        if self._sending is None:
+            self._sending = asyncio.create_task(self._send())
+        await future
+
+    async def _send(self) -> None:
+        try:
+            while self._outbox:
+                batch, self._outbox = self._outbox, []
+                try:
+                    async with self._lock:
+                        self._ensure_redis()
+                        redis = self._redis
+                    async with redis.pipeline(transaction=False) as pipe:
+                        for channel, message, _ in batch:
+                            pipe.publish(channel, message)
+                        await pipe.execute()
+                except BaseException as exc:
+                    cancelled = isinstance(exc, asyncio.CancelledError)
+                    for _, _, future in batch:
+                        if future.done():
+                            continue
+                        if cancelled:
+                            future.cancel()
+                        else:
+                            future.set_exception(exc)
+                    if cancelled:
+                        raise
+                    continue
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+        finally:
+            self._sending = None
+            # Cancelled (the layer flushed, the loop ends): nobody waits forever.
+            for _, _, future in self._outbox:
+                future.cancel()
+            self._outbox = []
+
+    async def flush(self) -> None:
+        if self._sending is not None:
+            self._sending.cancel()
+            await asyncio.gather(self._sending, return_exceptions=True)
+        await super().flush()
+
+
 class _LoopLayer(RedisPubSubLoopLayer):  # type: ignore[misc]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        stock: list[Any] = getattr(self, "_shards")  # noqa: B009 (untyped in channels_redis)
+        self._shards = [_Shard(shard.host, self) for shard in stock]
+
     async def new_channel(self, prefix: str = "specific.") -> str:
         channel = f"{self.prefix}{prefix}{uuid.uuid4().hex}"
         self.channels[channel] = asyncio.Queue()

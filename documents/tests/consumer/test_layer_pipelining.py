@@ -1,0 +1,58 @@
+"""The Redis pub/sub layer's publishes (documents/realtime/layer.py): what is sent while a
+round trip is in flight goes out together in the next, in order, and a Redis that cannot be
+reached fails the sends instead of holding them."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from django.conf import settings
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from devtools.ports import free_port
+from documents.realtime.layer import PubSubChannelLayer, _Shard
+
+pytestmark = pytest.mark.usefixtures("integration")
+
+
+async def test_concurrent_sends_arrive_in_order_in_fewer_round_trips() -> None:
+    layer = PubSubChannelLayer(hosts=[settings.REDIS_URL], prefix=f"pipe{uuid.uuid4().hex[:8]}")
+    try:
+        channel = await layer.new_channel()
+        shard = layer._get_layer()._shards[0]
+        assert isinstance(shard, _Shard)
+        pipelines = 0
+        send = shard._send
+
+        async def counted() -> None:
+            nonlocal pipelines
+            pipelines += 1
+            await send()
+
+        shard._send = counted  # type: ignore[method-assign]
+        # As a busy room and its heartbeats do: many sends at once, none awaited first.
+        await asyncio.gather(*(layer.send(channel, {"type": "t", "n": n}) for n in range(300)))
+        received = [await asyncio.wait_for(layer.receive(channel), 5) for _ in range(300)]
+        assert [message["n"] for message in received] == list(range(300))
+        assert pipelines < 300 // 4, f"{pipelines} pipeline tasks for 300 sends"
+    finally:
+        await layer.flush()
+
+
+async def test_sends_to_a_redis_that_is_not_there_fail_instead_of_waiting() -> None:
+    layer = PubSubChannelLayer(
+        hosts=[f"redis://127.0.0.1:{free_port()}/0"], prefix=f"gone{uuid.uuid4().hex[:8]}"
+    )
+    try:
+        results = await asyncio.wait_for(
+            asyncio.gather(
+                *(layer.send("somewhere", {"type": "t"}) for _ in range(5)),
+                return_exceptions=True,
+            ),
+            10,
+        )
+        assert all(isinstance(result, RedisConnectionError) for result in results), results
+    finally:
+        await layer.flush()
