@@ -20,9 +20,9 @@ from nothing.
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from collections import Counter
+
+from documents.per_loop import PerLoop
 
 
 class EventsSockets:
@@ -45,15 +45,9 @@ class EventsSockets:
             del self.open[user_id]
 
 
-_counts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EventsSockets] = (
-    weakref.WeakKeyDictionary()
-)
+_counts = PerLoop(EventsSockets)
 
 
 def events_sockets() -> EventsSockets:
     """This event loop's count."""
-    loop = asyncio.get_running_loop()
-    found = _counts.get(loop)
-    if found is None:
-        found = _counts[loop] = EventsSockets()
-    return found
+    return _counts.get()

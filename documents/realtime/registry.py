@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from typing import Literal
 from uuid import UUID
 
 from channels.layers import BaseChannelLayer, get_channel_layer
 
 from documents import conf
+from documents.per_loop import PerLoop
 from documents.presence import online as presence_registry
 from documents.realtime.room import Connection, Room
 from documents.realtime.writer import Writer
@@ -150,15 +150,9 @@ class RoomRegistry:
         await self.writer.close()
 
 
-_registries: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RoomRegistry] = (
-    weakref.WeakKeyDictionary()
-)
+_registries = PerLoop(RoomRegistry)
 
 
 def registry() -> RoomRegistry:
     """This process's registry (one per event loop, so each test loop gets its own)."""
-    loop = asyncio.get_running_loop()
-    found = _registries.get(loop)
-    if found is None:
-        found = _registries[loop] = RoomRegistry()
-    return found
+    return _registries.get()

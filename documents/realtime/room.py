@@ -339,6 +339,8 @@ class Room:
 
     async def _deliver_early(self) -> None:
         """Deliver what waited for the sequence to reach it; forget what a heal delivered."""
+        if not self._early and self._gap_timer is None:
+            return  # every update in order: the usual case, once per update
         while (event := self._early.pop(self.last_seq + 1, None)) is not None:
             await self._deliver_one(event)
         for seq in [seq for seq in self._early if seq <= self.last_seq]:
