@@ -322,7 +322,11 @@ def updates_after(document_id: UUID, after_seq: int) -> list[tuple[int, bytes]] 
 
 
 def append(batch: list[Pending]) -> Appended:
-    """Append updates to their documents' logs in one transaction (group commit)."""
+    """Append updates to their documents' logs in one transaction (group commit).
+
+    On PostgreSQL one statement (`_append_postgresql`); elsewhere (the embedded
+    SQLite default) the same through the ORM.
+    """
     if connection.vendor == "postgresql":
         return _append_postgresql(batch)
     by_document: dict[UUID, list[int]] = defaultdict(list)
@@ -362,9 +366,8 @@ def append(batch: list[Pending]) -> Appended:
 
 
 def _due_for_compaction(last_seq: int, snapshot_seq: int, log_bytes: int) -> bool:
-    return last_seq - snapshot_seq >= conf.get("COMPACT_AFTER_UPDATES") or log_bytes >= conf.get(
-        "COMPACT_AFTER_BYTES"
-    )
+    long_log = last_seq - snapshot_seq >= conf.get("COMPACT_AFTER_UPDATES")
+    return long_log or log_bytes >= conf.get("COMPACT_AFTER_BYTES")
 
 
 # One statement, so one round trip and its own transaction: the documents are
