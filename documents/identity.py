@@ -36,10 +36,12 @@ def user_color(user: Any) -> str:
     Either way it stays the same across sessions and processes. Reads the
     profile (one query, then cached on the user): call it where the ORM may run.
     """
-    chosen = chosen_color(user)
-    if chosen:
-        return chosen
-    digest = hashlib.sha256(f"user:{user.pk}".encode()).digest()
+    return chosen_color(user) or user_color_by_id(user.pk)
+
+
+def user_color_by_id(user_id: Any) -> str:
+    """The colour derived from the user's id, for a user who chose none."""
+    digest = hashlib.sha256(f"user:{user_id}".encode()).digest()
     return PALETTE[digest[0] % len(PALETTE)]
 
 
@@ -49,11 +51,25 @@ def chosen_color(user: Any) -> str:
         profile = user.profile
     except (AttributeError, ObjectDoesNotExist):  # anonymous, or never chose
         return ""
-    # Only palette colours reach a page or a caret, whatever the row holds.
-    color = str(profile.caret_color)
+    return palette_color(profile.caret_color)
+
+
+def palette_color(stored: Any) -> str:
+    """A profile's stored colour if it is one of the palette's, else "".
+
+    Only palette colours reach a page or a caret, whatever the row holds.
+    """
+    color = str(stored or "")
     return color if color in PALETTE else ""
 
 
-def identity(user: Any) -> dict[str, Any]:
-    """The `user` field of the user's awareness state."""
-    return {"id": user.pk, "name": display_name(user), "color": user_color(user)}
+def identity(user: Any, chosen: str | None = None) -> dict[str, Any]:
+    """The `user` field of the user's awareness state.
+
+    `chosen`: the profile's colour, when the caller read it already ("" for none).
+    """
+    if chosen is None:
+        color = user_color(user)
+    else:
+        color = palette_color(chosen) or user_color_by_id(user.pk)
+    return {"id": user.pk, "name": display_name(user), "color": color}

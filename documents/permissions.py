@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from django.db.models import OuterRef, Subquery
 from django.http import Http404
 
-from documents.models import Document, Membership, Role
+from documents.models import Document, Membership, Profile, Role
 
 WRITE_ROLES = frozenset({Role.OWNER, Role.EDITOR})
 MANAGE_ROLES = frozenset({Role.OWNER})
@@ -36,6 +37,44 @@ def document_role(user: Any, document_id: UUID) -> tuple[Document | None, Role |
     if document is None:
         return None, None
     return document, role_for(user, document)
+
+
+def document_role_and_color(
+    user: Any, document_id: UUID
+) -> tuple[Document | None, Role | None, str]:
+    """`document_role`, and the caret colour the user chose ("" for none), in one query.
+
+    A socket needs all three before it is accepted; as three queries (the
+    document, the membership, the profile) they were a fifth of the server's
+    work when a class opened one document at once.
+    """
+    if not user.is_authenticated:
+        return (*document_role(user, document_id), "")
+    document = (
+        Document.objects.alive()
+        .filter(pk=document_id)
+        .annotate(
+            member_role=Subquery(
+                Membership.objects.filter(document=OuterRef("pk"), user_id=user.pk).values("role")[
+                    :1
+                ]
+            ),
+            chosen_color=Subquery(
+                Profile.objects.filter(user_id=user.pk).values("caret_color")[:1]
+            ),
+        )
+        .only("id", "owner_id", "title")
+        .first()
+    )
+    if document is None:
+        return None, None, ""
+    role: Role | None
+    if document.owner_id == user.pk:
+        role = Role.OWNER
+    else:
+        member_role = document.member_role  # type: ignore[attr-defined]
+        role = Role(member_role) if member_role else None
+    return document, role, document.chosen_color or ""  # type: ignore[attr-defined]
 
 
 def document_or_404(user: Any, document_id: UUID) -> tuple[Document, Role]:

@@ -23,6 +23,7 @@ from uuid import UUID
 from django.conf import settings
 
 from documents import conf
+from documents.per_loop import PerLoop
 
 Users = list[dict[str, Any]]
 
@@ -96,6 +97,7 @@ class RedisBackend:
             weakref.WeakKeyDictionary()
         )
         self._sync: Any = None
+        self._reads: PerLoop[dict[UUID, asyncio.Future[dict[str, _Entry]]]] = PerLoop(dict)
 
     def _async_client(self) -> Any:
         import redis.asyncio
@@ -125,6 +127,21 @@ class RedisBackend:
         await self._async_client().hdel(_key(document_id), origin)
 
     async def entries(self, document_id: UUID) -> dict[str, _Entry]:
+        """The document's entries; callers that ask while a read is out share it.
+
+        A class opening one document at once asked for the same hash a hundred
+        times in one moment, and the client's pool opened a Redis connection
+        for each of them: half the server's time in that burst.
+        """
+        reads = self._reads.get()
+        read = reads.get(document_id)
+        if read is None:
+            read = reads[document_id] = asyncio.ensure_future(self._read(document_id))
+            read.add_done_callback(lambda _: reads.pop(document_id, None))
+        # Shielded: one caller giving up must not cancel the read for the rest.
+        return await asyncio.shield(read)
+
+    async def _read(self, document_id: UUID) -> dict[str, _Entry]:
         fields = await self._async_client().hgetall(_key(document_id))
         return {name.decode(): _parse(raw) for name, raw in fields.items()}
 

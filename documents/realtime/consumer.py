@@ -15,7 +15,7 @@ from django.db import DatabaseError
 from documents import conf, metrics
 from documents.identity import identity
 from documents.models import Role
-from documents.permissions import can_write, document_role
+from documents.permissions import can_write, document_role_and_color
 from documents.realtime import protocol
 from documents.realtime.close_codes import CloseCode
 from documents.realtime.rate_limit import TokenBucket
@@ -31,8 +31,8 @@ logger = logging.getLogger(__name__)
 
 def _access(user: Any, document_id: UUID) -> tuple[Any, Role | None, dict[str, Any]]:
     """The document, the user's role on it and their identity (none for a stranger)."""
-    document, role = document_role(user, document_id)
-    return document, role, identity(user) if role is not None else {}
+    document, role, chosen = document_role_and_color(user, document_id)
+    return document, role, identity(user, chosen) if role is not None else {}
 
 
 MAX_IN_FLIGHT = 256  # updates from one socket queued for commit before it must wait

@@ -6,9 +6,11 @@ python -m editor_project.server.serve [--host 127.0.0.1] [--port 8000]
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 
+from editor_project.server import lazy_debug
 from editor_project.server.keepalive import KeepaliveCommandLine
 
 # Twisted listens with a backlog of 50: a class opening one document at once
@@ -21,6 +23,20 @@ def endpoint(host: str, port: int) -> str:
     """The Twisted endpoint Daphne listens on (colons in an IPv6 address escaped)."""
     interface = host.replace(":", "\\:")
     return f"tcp:port={port}:interface={interface}:backlog={LISTEN_BACKLOG}"
+
+
+def _freeze_startup_objects() -> None:
+    """Keep the objects loaded at start-up out of every garbage collection.
+
+    Django, Twisted and the app are a few hundred thousand objects that live
+    as long as the process. A full collection walked them all, stopping the
+    event loop and every edit in flight for 30-110 ms (measured under load);
+    frozen, the same collection takes a third of that.
+    """
+    import editor_project.asgi  # noqa: F401  (Daphne imports it again, from the cache)
+
+    gc.collect()
+    gc.freeze()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -42,6 +58,8 @@ def main(argv: list[str] | None = None) -> None:
         # daemon thread, gone with the process (the next sweep, anywhere,
         # picks up what it had not sent).
         MailSweeper(interval=sweep_every).start()
+    lazy_debug.install()
+    _freeze_startup_objects()
     # Daphne itself refuses frames past the limit (close code 1009) before
     # buffering them, so a huge frame never reaches memory.
     KeepaliveCommandLine().run(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from uuid import uuid4
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -222,3 +223,44 @@ def test_forms_require_a_csrf_token(personas, document):
     )
     assert response.status_code == 403
     assert Document.objects.get(pk=document.pk).title == "Test document"
+
+
+@pytest.mark.parametrize("trashed", [False, True])
+def test_the_sockets_one_query_agrees_with_the_rules(
+    cast, document, trashed, django_assert_num_queries
+):
+    """document_role_and_color: the role every other path computes, and the
+    profile's colour, for every persona, read in one query."""
+    from django.utils import timezone
+
+    from documents.identity import chosen_color, palette_color
+    from documents.models import Profile
+    from documents.permissions import document_role, document_role_and_color
+
+    Profile.objects.create(user=cast["editor"], caret_color="#3cb44b")
+    Profile.objects.create(user=cast["viewer"], caret_color="<x>\"'")
+    if trashed:
+        Document.objects.filter(pk=document.pk).update(trashed_at=timezone.now())
+    for name, user in cast.items():
+        expected_document, expected_role = document_role(user, document.id)
+        expected_color = chosen_color(user) if user.is_authenticated else ""
+        fresh = type(user).objects.get(pk=user.pk) if user.is_authenticated else user
+        with django_assert_num_queries(1):
+            got_document, role, color = document_role_and_color(fresh, document.id)
+        assert role == expected_role, name
+        assert (got_document is None) == (expected_document is None), name
+        # The stored value is passed on as it is; identity() keeps only palette
+        # colours. No document, no colour: the socket is refused anyway.
+        assert palette_color(color) == (expected_color if got_document else ""), name
+    assert document_role_and_color(cast["owner"], uuid4())[:2] == (None, None)
+
+
+def test_a_sockets_identity_keeps_only_palette_colours(personas):
+    from documents.identity import PALETTE, identity, user_color
+
+    editor = personas["editor"]
+    assert identity(editor, "#3cb44b")["color"] == "#3cb44b"
+    # A stored value outside the palette, or none, falls back to the id's colour.
+    assert identity(editor, "<x>\"'")["color"] == user_color(editor)
+    assert identity(editor, "")["color"] == user_color(editor) in PALETTE
+    assert identity(editor, "") == identity(editor)

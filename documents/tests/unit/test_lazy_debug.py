@@ -1,0 +1,33 @@
+"""Autobahn's per-connection debug dump (editor_project/server/lazy_debug.py): nothing is
+formatted unless the line is written, and what is written reads as before."""
+
+from __future__ import annotations
+
+import pprint
+
+import autobahn.websocket.protocol as autobahn_protocol
+import pytest
+
+from editor_project.server import lazy_debug
+
+CONFIG = [("autoPingInterval", 0, "Factory"), ("openHandshakeTimeout", 5, "Protocol")] * 20
+
+
+def test_the_dump_is_formatted_only_when_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    lazy_debug.install()
+    calls = []
+    real = pprint.pformat
+    monkeypatch.setattr(pprint, "pformat", lambda value: calls.append(value) or real(value))
+    dump = autobahn_protocol.pformat(CONFIG)
+    assert calls == []  # what every connection costs now: nothing
+    assert "\n{attrs}".format(attrs=dump) == "\n" + real(CONFIG)
+    assert str(dump) == real(CONFIG)
+    assert len(calls) == 2
+
+
+def test_timings_still_print_as_text() -> None:
+    lazy_debug.install()
+    timings = autobahn_protocol.Timings()
+    timings.track("onOpen")
+    assert isinstance(str(timings), str)
+    assert "onOpen" in str(timings)
