@@ -15,12 +15,18 @@ CONFIG = [("autoPingInterval", 0, "Factory"), ("openHandshakeTimeout", 5, "Proto
 
 def test_the_dump_is_formatted_only_when_written(monkeypatch: pytest.MonkeyPatch) -> None:
     lazy_debug.install()
-    calls = []
+    calls: list[object] = []
     real = pprint.pformat
-    monkeypatch.setattr(pprint, "pformat", lambda value: calls.append(value) or real(value))
+
+    def counted(value: object) -> str:
+        calls.append(value)
+        return real(value)
+
+    monkeypatch.setattr(pprint, "pformat", counted)
     dump = autobahn_protocol.pformat(CONFIG)
     assert calls == []  # what every connection costs now: nothing
-    assert "\n{attrs}".format(attrs=dump) == "\n" + real(CONFIG)
+    # As Autobahn's logger fills in "\n{attrs}".
+    assert "\n{attrs}".format(attrs=dump) == "\n" + real(CONFIG)  # noqa: UP032
     assert str(dump) == real(CONFIG)
     assert len(calls) == 2
 
