@@ -43,6 +43,11 @@ DEFAULTS: dict[str, Any] = {
     # document reach each other in any order) before the gap is read from the
     # database.
     "GAP_WAIT_SECONDS": 0.05,
+    # The group commit's statement is prepared once per connection on
+    # PostgreSQL (planning it each time was half of its CPU per commit). Turn
+    # off behind a pooler that cannot keep prepared statements per client
+    # (PgBouncer before 1.21, or without `max_prepared_statements`).
+    "PREPARE_COMMITS": True,
     # Awareness changes are gathered for this long and sent as one frame.
     "AWARENESS_FLUSH_SECONDS": 0.05,
     # A room with no local connections is kept warm this long before closing.

@@ -258,10 +258,17 @@ if not DEBUG:
         ),
     ]
 
+
 # App tunables: documents/conf.py holds the defaults and documents them; any
 # of them can be overridden with a COLLAB_<NAME> variable.
+def _collab_reader(default: Any) -> Any:
+    if isinstance(default, bool):  # before int: a bool is an int too
+        return env_bool
+    return env_float if isinstance(default, float) else env_int
+
+
 COLLAB: dict[str, Any] = {
-    key: (env_float if isinstance(default, float) else env_int)(f"COLLAB_{key}", default)
+    key: _collab_reader(default)(f"COLLAB_{key}", default)
     for key, default in COLLAB_DEFAULTS.items()
     if env_str(f"COLLAB_{key}")
 }

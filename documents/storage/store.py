@@ -402,6 +402,9 @@ SELECT id, base, last_seq, snapshot_seq, log_bytes FROM bumped
 """
 
 
+_NEVER_BY_COUNT = 2**62
+
+
 def _append_postgresql(batch: list[Pending]) -> Appended:
     """The batch in one statement, its parameters bound server-side.
 
@@ -409,26 +412,42 @@ def _append_postgresql(batch: list[Pending]) -> Appended:
     cost three round trips and, on the writer's thread, more Python than
     PostgreSQL spent running them; Django's cursors also render every update's
     bytes into the SQL as hex text. A plain psycopg cursor sends them as
-    binary parameters, and psycopg prepares the statement once it repeats.
+    binary parameters.
+
+    Prepared (PREPARE_COMMITS): planning this statement afresh each time was
+    half of PostgreSQL's CPU per commit (0.7 ms against 0.37 prepared).
+    Django turns psycopg's preparing off for the whole connection (for
+    poolers), which also ignores a `prepare=True`; it is turned on here for
+    this one statement only, and every other query stays as Django sends it.
     """
     sql = _APPEND_SQL.format(
         documents=connection.ops.quote_name(Document._meta.db_table),
         updates=connection.ops.quote_name(DocumentUpdate._meta.db_table),
     )
     connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(
-            sql,
-            {
-                "documents": [item.document_id for item in batch],
-                "data": [item.data for item in batch],
-                "authors": [item.author_id for item in batch],
-                "now": timezone.now(),
-            },
-        )
-        # In autocommit (the writer) the statement is its own transaction;
-        # inside a caller's (a test's), it commits with that.
-        bumped = cursor.fetchall()
+    raw = connection.connection
+    prepare = bool(conf.get("PREPARE_COMMITS"))
+    threshold = raw.prepare_threshold
+    if prepare and threshold is None:
+        # Never reached by counting: only a query asked to be prepared is.
+        raw.prepare_threshold = _NEVER_BY_COUNT
+    try:
+        with psycopg.Cursor(raw) as cursor:
+            cursor.execute(
+                sql,
+                {
+                    "documents": [item.document_id for item in batch],
+                    "data": [item.data for item in batch],
+                    "authors": [item.author_id for item in batch],
+                    "now": timezone.now(),
+                },
+                prepare=prepare or None,
+            )
+            # In autocommit (the writer) the statement is its own transaction;
+            # inside a caller's (a test's), it commits with that.
+            bumped = cursor.fetchall()
+    finally:
+        raw.prepare_threshold = threshold
     next_seq = {document_id: base for document_id, base, *_ in bumped}
     seqs: list[int | None] = []
     for item in batch:

@@ -154,3 +154,31 @@ def test_the_statement_is_its_own_transaction_in_autocommit(personas: dict[str, 
     reader.start()
     reader.join(timeout=10)
     assert seen == [1]
+
+
+def _prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [statement for (statement,) in cursor.fetchall()]
+
+
+@pytest.mark.parametrize("prepare", [True, False])
+def test_the_commit_statement_alone_is_prepared(
+    personas: dict[str, Any], settings: Any, prepare: bool
+) -> None:
+    """PREPARE_COMMITS prepares the group commit once per connection; every other query,
+    Django's own, stays unprepared as Django sends it (its setting, for poolers)."""
+    settings.COLLAB = {**getattr(settings, "COLLAB", {}), "PREPARE_COMMITS": prepare}
+    (document,) = _documents(personas["owner"], 1)
+    connection.ensure_connection()
+    assert connection.connection.prepare_threshold is None  # Django's choice
+    seqs = [store.append([store.Pending(document.id, b"u%d" % n, None)]).seqs for n in range(8)]
+    assert seqs == [[n] for n in range(1, 9)]
+    for _ in range(8):
+        assert Document.objects.filter(pk=document.pk).count() == 1
+    assert connection.connection.prepare_threshold is None
+    statements = _prepared_statements()
+    commits = [s for s in statements if "WITH items AS" in s]
+    assert len(commits) == (1 if prepare else 0)
+    assert len(statements) == len(commits), statements
+    assert [seq for seq, _, _ in _log(document)] == list(range(1, 9))

@@ -81,6 +81,7 @@ def test_the_list_based_redis_layer_is_still_there_on_request():
         ({"DEBUG": "false", "SECRET_KEY": "x" * 50}, "ALLOWED_HOSTS must be set"),
         ({"DEBUG": "maybe"}, "DEBUG='maybe' is not a boolean"),
         ({"COLLAB_MAX_FRAME_BYTES": "lots"}, "COLLAB_MAX_FRAME_BYTES='lots' is not an integer"),
+        ({"COLLAB_PREPARE_COMMITS": "1.5"}, "COLLAB_PREPARE_COMMITS='1.5' is not a boolean"),
         ({"CHANNEL_LAYER": "kafka"}, "CHANNEL_LAYER must be pubsub or core"),
         ({"SITE_URL": "docs.example.com"}, "SITE_URL='docs.example.com' is not an http(s) address"),
     ],
@@ -109,7 +110,12 @@ def test_production_cookies_are_secure_and_tunables_are_typed():
             ALLOWED_HOSTS="docs.example.com",
             COLLAB_HEARTBEAT_SECONDS="0.5",
             COLLAB_MAX_FRAME_BYTES="1048576",
+            COLLAB_PREPARE_COMMITS="false",
         ).stdout
     )
     assert result["secure_cookie"] is True
-    assert result["collab"] == {"HEARTBEAT_SECONDS": 0.5, "MAX_FRAME_BYTES": 1048576}
+    assert result["collab"] == {
+        "HEARTBEAT_SECONDS": 0.5,
+        "MAX_FRAME_BYTES": 1048576,
+        "PREPARE_COMMITS": False,
+    }
