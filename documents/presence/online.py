@@ -137,7 +137,7 @@ class RedisBackend:
         read = reads.get(document_id)
         if read is None:
             read = reads[document_id] = asyncio.ensure_future(self._read(document_id))
-            read.add_done_callback(lambda _: reads.pop(document_id, None))
+            read.add_done_callback(functools.partial(_read_done, reads, document_id))
         # Shielded: one caller giving up must not cancel the read for the rest.
         return await asyncio.shield(read)
 
@@ -153,6 +153,18 @@ class RedisBackend:
                 document_id: {name.decode(): _parse(raw) for name, raw in fields.items()}
                 for document_id, fields in zip(document_ids, pipe.execute(), strict=True)
             }
+
+
+def _read_done(
+    reads: dict[UUID, asyncio.Future[dict[str, _Entry]]],
+    document_id: UUID,
+    read: asyncio.Future[dict[str, _Entry]],
+) -> None:
+    """The next ask reads again. A failure every waiter gave up on is retrieved here,
+    so it is not reported as never retrieved: the waiters that stayed saw it."""
+    reads.pop(document_id, None)
+    if not read.cancelled():
+        read.exception()
 
 
 @functools.cache
