@@ -278,7 +278,7 @@ def measure(stage: Stage, load: LoadProcess, dump: Path, rss: RssPeak) -> Outcom
         stopped = load.wait("stopped", 30)["epochMs"] / 1000
         result = load.wait("result", 90)
         load.proc.wait(10)
-        alive = [s.process is not None and s.process.poll() is None for s in servers]
+        alive = [s.running() for s in servers]
     finally:
         rss.done.set()
     record = json.loads(dump.read_text())

@@ -98,6 +98,10 @@ class ChildServer:
                     raise RuntimeError(f"server did not listen; see {self.log_path}") from None
                 time.sleep(0.05)
 
+    def running(self) -> bool:
+        """Started and not exited."""
+        return self.process is not None and self.process.poll() is None
+
     def kill(self) -> None:
         """SIGKILL: no goodbye, no flush, exactly like a crashed host."""
         processes.kill(self.process)

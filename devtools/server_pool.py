@@ -114,8 +114,7 @@ class LentServer:
         return self._server.pid
 
     def alive(self) -> bool:
-        process = self._server.process
-        return process is not None and process.poll() is None
+        return self._server.running()
 
     def log(self) -> str:
         """What the server printed during this test."""
@@ -136,10 +135,6 @@ class _Pooled:
         self.tail = LogTail(server.log_path)
         self.borrowed = False
 
-    def alive(self) -> bool:
-        process = self.server.process
-        return process is not None and process.poll() is None
-
 
 class ServerPool:
     """Running servers by environment, the `keep` most recently used of them."""
@@ -156,7 +151,7 @@ class ServerPool:
         """A running server started with `env`, its output from now on copied to `log_path`."""
         key = frozenset((k, v) for k, v in env.items() if k not in PER_TEST_VARIABLES)
         pooled = self._servers.pop(key, None)
-        if pooled is not None and not pooled.alive():
+        if pooled is not None and not pooled.server.running():
             self._retire(pooled)  # died during its last test, which was told
             pooled = None
         if pooled is None:

@@ -68,8 +68,5 @@ def identity(user: Any, chosen: str | None = None) -> dict[str, Any]:
 
     `chosen`: the profile's colour, when the caller read it already ("" for none).
     """
-    if chosen is None:
-        color = user_color(user)
-    else:
-        color = palette_color(chosen) or user_color_by_id(user.pk)
-    return {"id": user.pk, "name": display_name(user), "color": color}
+    picked = chosen_color(user) if chosen is None else palette_color(chosen)
+    return {"id": user.pk, "name": display_name(user), "color": picked or user_color_by_id(user.pk)}

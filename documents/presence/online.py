@@ -16,7 +16,6 @@ import functools
 import json
 import threading
 import time
-import weakref
 from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
@@ -93,20 +92,18 @@ class RedisBackend:
 
     def __init__(self, url: str) -> None:
         self._url = url
-        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
-            weakref.WeakKeyDictionary()
-        )
+        # A client per event loop: its connections belong to the loop that made them.
+        self._async: PerLoop[Any] = PerLoop(self._new_async_client)
         self._sync: Any = None
         self._reads: PerLoop[dict[UUID, asyncio.Future[dict[str, _Entry]]]] = PerLoop(dict)
 
-    def _async_client(self) -> Any:
+    def _new_async_client(self) -> Any:
         import redis.asyncio
 
-        loop = asyncio.get_running_loop()
-        client = self._async.get(loop)
-        if client is None:
-            client = self._async[loop] = redis.asyncio.Redis.from_url(self._url)
-        return client
+        return redis.asyncio.Redis.from_url(self._url)
+
+    def _async_client(self) -> Any:
+        return self._async.get()
 
     def _sync_client(self) -> Any:
         if self._sync is None:
