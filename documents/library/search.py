@@ -27,7 +27,7 @@ from django.contrib.postgres.search import (
     SearchVectorField,
 )
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, QuerySet, Subquery, Value
+from django.db.models import F, Q, QuerySet, Subquery
 from django.db.models.expressions import CombinedExpression
 from django.utils import timezone
 
@@ -82,15 +82,44 @@ def _stored_title(document_id: UUID) -> Subquery:
     return Subquery(Document.objects.filter(pk=document_id).values("title")[:1])
 
 
+# One statement, not the ORM's update-then-insert: every open document that
+# is typed in is saved every few seconds, and with 100 of them building the
+# ORM's queries was 6% of the server's time. The join on the document makes a
+# save for a document deleted meanwhile insert nothing; the weights are those of
+# `_vector`.
+_SAVE_SQL = f"""
+INSERT INTO {DocumentText._meta.db_table} (document_id, body, vector, updated_at)
+SELECT d.id, %(body)s,
+       setweight(to_tsvector(%(config)s::regconfig, COALESCE(%(title)s, d.title, '')), 'A')
+       || setweight(to_tsvector(%(config)s::regconfig, %(body)s), 'B'),
+       %(now)s
+FROM {Document._meta.db_table} d
+WHERE d.id = %(document_id)s
+ON CONFLICT (document_id) DO UPDATE
+SET body = EXCLUDED.body, vector = EXCLUDED.vector, updated_at = EXCLUDED.updated_at
+"""
+
+
 def text_save(*, document_id: UUID, body: str, title: str | None = None) -> None:
     """Store the body's text (and, on PostgreSQL, the tsvector of title and body) for search.
 
     `title` is the one editors see in the shared document; None reads Document.title.
     """
     body = storable_body(body)
-    title_value: Any = Value(title) if title is not None else _stored_title(document_id)
-    vector: Any = _vector(title_value, Value(body)) if is_full_text() else None
-    values = {"body": body, "vector": vector, "updated_at": timezone.now()}
+    if is_full_text():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _SAVE_SQL,
+                {
+                    "document_id": document_id,
+                    "body": body,
+                    "title": title,
+                    "config": CONFIG,
+                    "now": timezone.now(),
+                },
+            )
+        return
+    values = {"body": body, "vector": None, "updated_at": timezone.now()}
     if DocumentText.objects.filter(pk=document_id).update(**values):
         return
     try:

@@ -86,9 +86,17 @@ class DocumentConsumer(AsyncWebsocketConsumer):
         self.scope = scope
         self.channel_layer = None
         self.channel_name = ""
-        self.base_send = send
         # Under Daphne: the connection itself, for the room's frames (wire.py).
-        self.wire = scope.get(WIRE)
+        self.wire = wire = scope.get(WIRE)
+        if wire is None:
+            self.base_send = send
+        else:
+
+            async def send_after_held_frames(message: dict[str, Any]) -> None:
+                wire.flush()  # frames the wire holds for its next turn go first
+                await send(message)
+
+            self.base_send = send_after_held_frames
         # This task's log lines (refusals, closes, errors) carry the socket's id.
         self.socket_id = logs.bind_socket()
         try:

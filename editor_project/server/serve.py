@@ -10,7 +10,7 @@ import gc
 import os
 import sys
 
-from editor_project.server import lazy_debug
+from editor_project.server import lazy_debug, masking
 from editor_project.server.keepalive import KeepaliveCommandLine
 
 # Twisted listens with a backlog of 50: a class opening one document at once
@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         # picks up what it had not sent).
         MailSweeper(interval=sweep_every).start()
     lazy_debug.install()
+    masking.install()
     _freeze_startup_objects()
     # Daphne itself refuses frames past the limit (close code 1009) before
     # buffering them, so a huge frame never reaches memory.

@@ -37,3 +37,29 @@ def test_timings_still_print_as_text() -> None:
     timings.track("onOpen")
     assert isinstance(str(timings), str)
     assert "onOpen" in str(timings)
+
+
+def test_a_reads_debug_line_names_its_method_only_when_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import autobahn.twisted.websocket as autobahn_twisted
+    import autobahn.util
+
+    lazy_debug.install()
+    calls: list[object] = []
+    real = autobahn.util.hltype
+
+    def counted(obj: object) -> str:
+        calls.append(obj)
+        return str(real(obj))
+
+    monkeypatch.setattr(lazy_debug, "_hltype", counted)
+    for module in (autobahn_protocol, autobahn_twisted):
+        name = module.hltype(test_timings_still_print_as_text)
+        assert calls == []
+        assert (
+            "{func} received".format(func=name)
+            == real(test_timings_still_print_as_text) + " received"
+        )  # noqa: UP032
+        assert str(name) == real(test_timings_still_print_as_text)
+        calls.clear()

@@ -104,12 +104,83 @@ async def test_only_the_first_frame_of_a_turn_is_sent_at_once_the_rest_together_
     assert wire.write(b"two")
     assert wire.write(b"three")
     assert _read(peer, 5) == binary_frame(b"one")
-    assert transport._tempDataBuffer == [binary_frame(b"two"), binary_frame(b"three")]
+    # Held by the wire, not left to Twisted (which would ask the reactor for a
+    # writable turn): nothing more has reached the socket or Twisted's buffer.
+    assert transport._tempDataBuffer == []
     await asyncio.sleep(0)  # the loop's next turn
-    transport._tempDataBuffer.clear()
-    transport._tempDataLen = 0  # as Twisted's reactor leaves it once it has written them
+    assert _read(peer, 12) == binary_frame(b"two") + binary_frame(b"three")
+    assert transport._tempDataBuffer == []
     assert wire.write(b"four")
     assert _read(peer, 6) == binary_frame(b"four")
+
+
+async def test_held_frames_of_many_connections_leave_at_the_next_turn() -> None:
+    pairs = [_pair() for _ in range(3)]
+    wires = []
+    for transport, _peer in pairs:
+        protocol = _Protocol()
+        protocol.transport = transport
+        wires.append(_wire(protocol))
+    for n in range(3):
+        for wire in wires:
+            assert wire.write(b"frame %d" % n)
+    await asyncio.sleep(0)
+    for _transport, peer in pairs:
+        expected = b"".join(binary_frame(b"frame %d" % n) for n in range(3))
+        assert _read(peer, len(expected)) == expected
+
+
+async def test_a_flush_sends_what_is_held_before_anything_else() -> None:
+    transport, peer = _pair()
+    protocol = _Protocol()
+    protocol.transport = transport
+    wire = _wire(protocol)
+    assert wire.write(b"one") and wire.write(b"two")
+    wire.flush()  # what a consumer does before it sends through ASGI
+    transport.write(b"asgi")  # Autobahn's write of the consumer's frame
+    assert _read(peer, 10) == binary_frame(b"one") + binary_frame(b"two")
+    assert transport._tempDataBuffer == [b"asgi"]
+    await asyncio.sleep(0)
+    assert transport._tempDataBuffer == [b"asgi"]  # nothing sent twice
+
+
+async def test_a_connection_closed_before_the_next_turn_drops_what_was_held() -> None:
+    transport, peer = _pair()
+    protocol = _Protocol()
+    protocol.transport = transport
+    wire = _wire(protocol)
+    assert wire.write(b"one") and wire.write(b"two")
+    assert _read(peer, 5) == binary_frame(b"one")
+    protocol.state = WebSocketProtocol.STATE_CLOSING
+    await asyncio.sleep(0)
+    peer.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        peer.recv(1)
+    assert transport._tempDataBuffer == []
+
+
+def test_frames_held_on_a_loop_that_ended_do_not_stop_the_next_loop() -> None:
+    """Tests run many event loops; a turn that was due on a closed one must not
+    leave a later loop's frames held for good."""
+    transport, peer = _pair()
+    protocol = _Protocol()
+    protocol.transport = transport
+    wire = _wire(protocol)
+
+    async def two_frames(first: bytes, second: bytes) -> None:
+        assert wire.write(first) and wire.write(second)
+
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(two_frames(b"a", b"b"))
+    loop.close()  # its next turn never ran
+    assert _read(peer, 3) == binary_frame(b"a")
+
+    async def then() -> None:
+        await two_frames(b"c", b"d")
+        await asyncio.sleep(0)
+
+    asyncio.run(then())
+    assert _read(peer, 9) == binary_frame(b"b") + binary_frame(b"c") + binary_frame(b"d")
 
 
 async def test_frames_queued_by_autobahn_stay_in_front() -> None:

@@ -157,6 +157,28 @@ def test_bodies_are_stored_bounded_and_without_nul(personas):
     assert stored.startswith("a b c d") and len(stored) == search.MAX_BODY_CHARS
 
 
+def test_a_save_replaces_the_text_and_takes_the_shared_documents_title(personas, backend):
+    owner = personas["owner"]
+    document = _doc(owner, "Stored title", "first words")
+    search.text_save(document_id=document.pk, body="second words", title="Shared title")
+    assert DocumentText.objects.get(pk=document.pk).body == "second words"
+    assert titles(owner, "second") == ["Stored title"]  # the list shows Document.title
+    assert titles(owner, "first") == []
+    if backend == "full_text":
+        # The index holds the title editors see in the document, weighted as a title.
+        assert titles(owner, "shared") == ["Stored title"]
+
+
+def test_a_save_for_a_document_deleted_meanwhile_stores_nothing(personas):
+    # PostgreSQL's statement joins the document. (The ORM's fallback relies on the
+    # foreign key, checked at commit: inside a test's transaction it never is.)
+    document = _doc(personas["owner"], "Gone soon", "words")
+    document_id = document.pk
+    document.delete()
+    search.text_save(document_id=document_id, body="late words", title="Late")
+    assert not DocumentText.objects.filter(pk=document_id).exists()
+
+
 def _paragraph(doc: Doc, text: str) -> None:
     fragment = doc.get("default", type=XmlFragment)
     fragment.children.append(XmlElement("paragraph", {}, [XmlText(text)]))
