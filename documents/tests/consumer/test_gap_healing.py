@@ -106,7 +106,7 @@ async def test_dropped_updates_are_healed_from_the_database(two_processes, perso
     # through the lossy channel layer or, on a gap, the database.
     for writer, reader, name in ((alice, bob, "a"), (bob, alice, "b")):
         for i in range(60):
-            await writer.edit(f"{name}{i};")
+            await writer.edit_alone(f"{name}{i};")  # each its own update, relayed
         chunks = [f"{name}{i};" for i in range(60)]
         await reader.receive_until(
             lambda _, r=reader, c=chunks: all(chunk in str(r.text) for chunk in c), timeout=10
@@ -186,8 +186,8 @@ async def test_updates_arriving_out_of_order_wait_for_each_other_instead_of_the_
         await bob.sync()
         # Both type at once: their commits interleave in the document's sequence.
         for i in range(40):
-            await alice.edit(f"a{i};")
-            await bob.edit(f"b{i};")
+            await alice.edit_alone(f"a{i};")
+            await bob.edit_alone(f"b{i};")
         chunks = [f"{name}{i};" for name in "ab" for i in range(40)]
         for peer in (alice, bob):
             await peer.receive_until(

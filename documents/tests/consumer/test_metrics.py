@@ -60,7 +60,7 @@ async def test_it_counts_sockets_rooms_commits_and_refusals(personas, document):
     owner = await (await PeerClient(personas["owner"], document.id).connect()).sync()
     editor = await (await PeerClient(personas["editor"], document.id).connect()).sync()
     for word in ("one ", "two ", "three"):
-        await owner.edit(word)
+        await owner.edit_alone(word)
     await editor.wait_text("one two three")
     stranger = PeerClient(personas["stranger"], document.id)
     await stranger.connect()

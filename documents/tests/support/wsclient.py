@@ -63,6 +63,21 @@ class PeerClient:
         await self.send(protocol.encode_sync_update(update))
         return update
 
+    async def edit_alone(self, text: str) -> bytes:
+        """`edit`, then wait until the server took the update: it takes the frames
+        queued together as one, and some tests need each update on its own."""
+        update = await self.edit(text)
+        await self.taken()
+        return update
+
+    async def taken(self, timeout: float = 5.0) -> None:
+        """Wait until the server's consumer has taken every frame sent so far."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not self.comm.input_queue.empty():
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("the server took none of the frames sent")
+            await asyncio.sleep(0)
+
     async def send(self, frame: bytes) -> None:
         await self.comm.send_to(bytes_data=frame)
 

@@ -76,3 +76,23 @@ def test_sockets_not_open_are_left_to_autobahn_and_daphne(state: int) -> None:
     closing = Socket(heard_at=0.0, state=state)
     sweep([closing, object()], now=1_000.0)
     assert closing.pinged == [] and not closing.dropped
+
+
+def test_the_ping_written_directly_is_autobahns_own_ping_frame() -> None:
+    from editor_project.server.keepalive import PING_FRAME
+
+    class Framing(WebSocketProtocol):
+        def __init__(self) -> None:
+            self.sent: list[bytes] = []
+            self.state = WebSocketProtocol.STATE_OPEN
+            self.websocket_version = 13
+            self.factory = type("Factory", (), {"isServer": True})()
+            self.maskServerFrames = False
+            self.logFrames = False
+
+        def sendData(self, data: bytes, sync: bool = False, chopsize: int | None = None) -> None:
+            self.sent.append(data)
+
+    framing = Framing()
+    framing.sendPing()
+    assert framing.sent == [PING_FRAME]
