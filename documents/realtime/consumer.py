@@ -411,9 +411,13 @@ class DocumentConsumer(AsyncWebsocketConsumer):
             # It is out of the room's count already (the first thing leave does).
             logger.exception("socket path=%s left its room uncleanly", self.scope["path"])
 
+    def write_frame(self, frame: bytes) -> bool:
+        """Called by the room: the frame written to this editor's connection now, if it can be."""
+        return self.wire is not None and self.wire.write(frame)
+
     async def send_frame(self, frame: bytes) -> None:
         """Called by the room to deliver a frame to this editor."""
-        if self.wire is None or not self.wire.write(frame):
+        if not self.write_frame(frame):
             await self.send(bytes_data=frame)
 
     async def reject(self, code: int, reason: str) -> None:

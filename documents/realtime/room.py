@@ -65,6 +65,10 @@ class Connection(Protocol):
     user_id: int | None
     identity: dict[str, Any]
 
+    def write_frame(self, frame: bytes) -> bool:
+        """Write `frame` to the socket now if it can be (False: use `send_frame`)."""
+        ...
+
     async def send_frame(self, frame: bytes) -> None: ...
 
     async def end(self, code: int, reason: str) -> None: ...
@@ -407,7 +411,9 @@ class Room:
             if conn is exclude:
                 continue
             try:
-                await conn.send_frame(frame)
+                # Most sockets take it at once: no coroutine per editor.
+                if not conn.write_frame(frame):
+                    await conn.send_frame(frame)
             except Exception:
                 # The socket is closing; its consumer is about to leave the room.
                 logger.debug("room %s could not send to a connection", self.document_id)
