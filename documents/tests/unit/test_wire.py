@@ -96,10 +96,7 @@ async def test_the_same_frame_for_many_connections_is_the_same_bytes() -> None:
 
 
 async def test_only_the_first_frame_of_a_turn_is_sent_at_once_the_rest_together_after() -> None:
-    transport, peer = _pair()
-    protocol = _Protocol()
-    protocol.transport = transport
-    wire = _wire(protocol)
+    wire, _protocol, transport, peer = _socket_wire()
     assert wire.write(b"one")
     assert wire.write(b"two")
     assert wire.write(b"three")
@@ -131,10 +128,7 @@ async def test_held_frames_of_many_connections_leave_at_the_next_turn() -> None:
 
 
 async def test_a_flush_sends_what_is_held_before_anything_else() -> None:
-    transport, peer = _pair()
-    protocol = _Protocol()
-    protocol.transport = transport
-    wire = _wire(protocol)
+    wire, _protocol, transport, peer = _socket_wire()
     assert wire.write(b"one") and wire.write(b"two")
     wire.flush()  # what a consumer does before it sends through ASGI
     transport.write(b"asgi")  # Autobahn's write of the consumer's frame
@@ -145,10 +139,7 @@ async def test_a_flush_sends_what_is_held_before_anything_else() -> None:
 
 
 async def test_a_connection_closed_before_the_next_turn_drops_what_was_held() -> None:
-    transport, peer = _pair()
-    protocol = _Protocol()
-    protocol.transport = transport
-    wire = _wire(protocol)
+    wire, protocol, transport, peer = _socket_wire()
     assert wire.write(b"one") and wire.write(b"two")
     assert _read(peer, 5) == binary_frame(b"one")
     protocol.state = WebSocketProtocol.STATE_CLOSING
@@ -162,10 +153,7 @@ async def test_a_connection_closed_before_the_next_turn_drops_what_was_held() ->
 def test_frames_held_on_a_loop_that_ended_do_not_stop_the_next_loop() -> None:
     """Tests run many event loops; a turn that was due on a closed one must not
     leave a later loop's frames held for good."""
-    transport, peer = _pair()
-    protocol = _Protocol()
-    protocol.transport = transport
-    wire = _wire(protocol)
+    wire, _protocol, _transport, peer = _socket_wire()
 
     async def two_frames(first: bytes, second: bytes) -> None:
         assert wire.write(first) and wire.write(second)
@@ -236,6 +224,14 @@ def _pair() -> tuple[_Connection, socket.socket]:
     ours, theirs = socket.socketpair()
     ours.setblocking(False)
     return _Connection(ours), theirs
+
+
+def _socket_wire() -> tuple[Wire, _Protocol, _Connection, socket.socket]:
+    """A wire on a Twisted connection over a socket pair, and the peer's end."""
+    transport, peer = _pair()
+    protocol = _Protocol()
+    protocol.transport = transport
+    return _wire(protocol), protocol, transport, peer
 
 
 def _read(sock: socket.socket, size: int) -> bytes:
