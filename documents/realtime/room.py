@@ -264,16 +264,11 @@ class Room:
             self._acceptance.committed(token, seq, self.last_seq)
             self._inbox.put_nowait(_Committed(seq, change, conn))
 
-        future = self.writer.submit(pending, committed)
+        def failed() -> None:
+            self.size = max(0, self.size - len(change))  # nothing of it was stored
+            self._acceptance.failed(token)
 
-        def uncount(done: asyncio.Future[int]) -> None:
-            if not done.cancelled() and done.exception() is not None:
-                self.size = max(0, self.size - len(change))  # nothing of it was stored
-            if done.cancelled() or done.exception() is not None:
-                self._acceptance.failed(token)
-
-        future.add_done_callback(uncount)
-        return future
+        return self.writer.submit(pending, committed, failed)
 
     def _shadow_doc(self) -> Doc[Any]:
         # Tests compare the shadow with `doc`.

@@ -37,7 +37,8 @@ from documents.storage.threads import DatabaseThreads
 logger = logging.getLogger(__name__)
 
 OnCommit = Callable[[int], None]
-_Item = tuple[store.Pending, OnCommit, asyncio.Future[int]]
+OnFailed = Callable[[], None]
+_Item = tuple[store.Pending, OnCommit, OnFailed | None, asyncio.Future[int]]
 
 # What a lost or refused connection raises (Django wraps psycopg's, but not on
 # every path); anything else is about the batch itself and is not retried.
@@ -69,6 +70,15 @@ def _ping() -> bool:
 
 class DocumentGone(RuntimeError):
     """The document was deleted while an update to it was in flight."""
+
+
+def _fail(on_failed: OnFailed | None, future: asyncio.Future[int], exc: BaseException) -> None:
+    try:
+        if on_failed is not None:
+            on_failed()
+    finally:
+        if not future.done():
+            future.set_exception(exc)
 
 
 class Writer:
@@ -108,10 +118,16 @@ class Writer:
         while self._flushing is not None:
             await asyncio.shield(self._flushing)
 
-    def submit(self, item: store.Pending, on_commit: OnCommit) -> asyncio.Future[int]:
-        """Queue one update; `on_commit(seq)` runs once it is durable, then the future resolves."""
+    def submit(
+        self, item: store.Pending, on_commit: OnCommit, on_failed: OnFailed | None = None
+    ) -> asyncio.Future[int]:
+        """Queue one update; `on_commit(seq)` runs once it is durable, then the future resolves.
+
+        `on_failed()` runs, before the future fails, if it is never stored (a
+        callback rather than one more done-callback on every update's future).
+        """
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._queue.append((item, on_commit, future))
+        self._queue.append((item, on_commit, on_failed, future))
         if self._flushing is None:
             self._flushing = asyncio.create_task(self._flush())
         return future
@@ -129,16 +145,15 @@ class Writer:
                     result = await self._commit(batch)
                 except Exception as exc:
                     logger.exception("append failed for %d updates", len(batch))
-                    for _, _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
+                    for _, _, on_failed, future in batch:
+                        _fail(on_failed, future, exc)
                     continue
                 self.batches += 1
                 self.written += len(batch)
                 metrics.commit_observed(updates=len(batch), seconds=time.monotonic() - started)
-                for (_, on_commit, future), seq in zip(batch, result.seqs, strict=True):
+                for (_, on_commit, on_failed, future), seq in zip(batch, result.seqs, strict=True):
                     if seq is None:
-                        future.set_exception(DocumentGone())
+                        _fail(on_failed, future, DocumentGone())
                         continue
                     try:
                         on_commit(seq)
@@ -161,7 +176,7 @@ class Writer:
         refused = 0
         while True:
             try:
-                result = await self.run(store.append, [p for p, _, _ in batch])
+                result = await self.run(store.append, [item[0] for item in batch])
             except UNREACHABLE:
                 # The broken connection is closed by now; the probe opens a new one.
                 if await self._database_answers():

@@ -12,9 +12,8 @@ carry on); both let cancellation, exit and Ctrl+C through.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
 from pycrdt import Doc
 
@@ -31,26 +30,47 @@ def describe(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-@contextmanager
-def failures_as(error: Callable[[str], BaseException]) -> Iterator[None]:
+class _FailuresAs:
+    # Classes, not @contextmanager generators: they wrap every keystroke's
+    # apply, and a generator costs several times as much to enter and leave.
+    __slots__ = ("_error",)
+
+    def __init__(self, error: Callable[[str], BaseException]) -> None:
+        self._error = error
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, traceback: Any) -> Literal[False]:
+        if exc is None or not is_crdt_failure(exc):
+            return False
+        raise self._error(describe(exc)) from exc
+
+
+class _FailuresLogged:
+    __slots__ = ("_args", "_logger", "_message")
+
+    def __init__(self, logger: logging.Logger, message: str, args: tuple[Any, ...]) -> None:
+        self._logger, self._message, self._args = logger, message, args
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, traceback: Any) -> bool:
+        if exc is None or not is_crdt_failure(exc):
+            return False
+        self._logger.error(self._message, *self._args, exc_info=exc)
+        return True
+
+
+def failures_as(error: Callable[[str], BaseException]) -> _FailuresAs:
     """Raise `error(description)` for a pycrdt failure inside the block."""
-    try:
-        yield
-    except BaseException as exc:
-        if not is_crdt_failure(exc):
-            raise
-        raise error(describe(exc)) from exc
+    return _FailuresAs(error)
 
 
-@contextmanager
-def failures_logged(logger: logging.Logger, message: str, *args: Any) -> Iterator[None]:
+def failures_logged(logger: logging.Logger, message: str, *args: Any) -> _FailuresLogged:
     """Log a pycrdt failure inside the block with its traceback, and carry on after it."""
-    try:
-        yield
-    except BaseException as exc:
-        if not is_crdt_failure(exc):
-            raise
-        logger.exception(message, *args)
+    return _FailuresLogged(logger, message, args)
 
 
 def doc_from_update(update: bytes) -> Doc[Any]:

@@ -30,11 +30,20 @@ class Cursor:
         return value
 
     def uint(self) -> int:
-        value = shift = 0
+        data, pos = self.data, self.pos
+        value = data[pos]  # IndexError at the end: a bad update
+        pos += 1
+        if value < 0x80:  # most are one byte: counts, clocks, lengths
+            self.pos = pos
+            return value
+        value &= 0x7F
+        shift = 7
         while True:
-            byte = self.byte()
+            byte = data[pos]
+            pos += 1
             value |= (byte & 0x7F) << shift
             if byte < 0x80:
+                self.pos = pos
                 if value > MAX_SAFE_INTEGER:
                     self.unsafe = True
                 return value
@@ -55,8 +64,11 @@ class Cursor:
         return self.data[start : self.pos]
 
     def utf16_length(self) -> int:
-        text = self.raw().decode("utf-8", "surrogatepass")
-        return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+        raw = self.raw()
+        if raw.isascii():
+            return len(raw)  # a keystroke, mostly: one code unit per byte
+        text = raw.decode("utf-8", "surrogatepass")
+        return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
     def skip_any(self) -> None:
         kind = self.byte()
@@ -111,7 +123,7 @@ def content_length(ref: int, cursor: Cursor) -> int:
     return 1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs a keystroke 2 µs
 class Shape:
     """Where a v1 update's structs lie, per client, and whether it deletes anything."""
 
@@ -139,7 +151,12 @@ class Shape:
         if start > have.get(client, 0):
             return False
         # A reference to the same client's later items counts like any other.
-        return all(clock <= have.get(other, 0) for other, clock in self.needs.items())
+        # Loops, not any() or all() over a generator: these run per keystroke,
+        # and the generator cost three times as much as the test.
+        for other, clock in self.needs.items():  # noqa: SIM110
+            if clock > have.get(other, 0):
+                return False
+        return True
 
     def advance(self, have: dict[int, int]) -> None:
         """`have` after a Doc took every struct in (see `integrates`)."""
@@ -149,7 +166,10 @@ class Shape:
 
     def overlaps(self, have: dict[int, int]) -> bool:
         """Whether some of its structs are already in a Doc whose state is `have`."""
-        return any(start < have.get(client, 0) for client, start in self.starts.items())
+        for client, start in self.starts.items():  # noqa: SIM110 (see integrates)
+            if start < have.get(client, 0):
+                return True
+        return False
 
     def sets_aside(self, have: dict[int, int]) -> bool:
         """Whether a Doc at `have` (after applying the update) set structs of it aside.
@@ -157,45 +177,48 @@ class Shape:
         pycrdt keeps structs whose dependencies are missing aside until those
         arrive, and says so nowhere: their clocks are past the Doc's state vector.
         """
-        return any(end > have.get(client, 0) for client, end in self.ends.items())
+        for client, end in self.ends.items():  # noqa: SIM110 (see integrates)
+            if end > have.get(client, 0):
+                return True
+        return False
+
+
+def _refer(needs: dict[int, int], other: int, at: int, client: int, clock: int) -> None:
+    if (other != client or at >= clock) and needs.get(other, 0) <= at:
+        needs[other] = at + 1
 
 
 def shape(update: bytes) -> Shape:
     """Read the structs' clock ranges, what they refer to, and whether the update deletes."""
     cursor = Cursor(update)
+    uint = cursor.uint
     starts: dict[int, int] = {}
     ends: dict[int, int] = {}
     needs: dict[int, int] = {}
     skips = False
-
-    def refer(cursor: Cursor, here: int, at: int) -> None:
-        client, clock = cursor.uint(), cursor.uint()
-        if client == here and clock < at:
-            return  # an earlier item of the same client: there if the update's start is
-        if needs.get(client, 0) <= clock:
-            needs[client] = clock + 1
-
-    for _ in range(cursor.uint()):
-        count, client, clock = cursor.uint(), cursor.uint(), cursor.uint()
+    for _ in range(uint()):
+        count, client, clock = uint(), uint(), uint()
         starts[client] = clock
         for _ in range(count):
             info = cursor.byte()
             ref = info & 0x1F
             if ref in (0, 10):  # GC, skip
-                length = cursor.uint()
+                length = uint()
                 skips = skips or ref == 10
             else:
+                # Each ID the item refers to must be in the Doc, unless it is an
+                # earlier item of the same client (there if the update's start is).
                 if info & 0x80:  # left origin
-                    refer(cursor, client, clock)
+                    _refer(needs, uint(), uint(), client, clock)
                 if info & 0x40:  # right origin
-                    refer(cursor, client, clock)
+                    _refer(needs, uint(), uint(), client, clock)
                 if info & 0xC0 == 0:  # no origin: the parent is written out
-                    if cursor.uint() == 1:
+                    if uint() == 1:  # by its root name
                         cursor.raw()
                     else:
-                        refer(cursor, client, clock)
+                        _refer(needs, uint(), uint(), client, clock)
                     if info & 0x20:
-                        cursor.raw()
+                        cursor.raw()  # its key
                 length = content_length(ref, cursor)
             if ref != 10:
                 ends[client] = clock + length

@@ -63,8 +63,10 @@ def embedded_env(tmp_path: Path) -> dict[str, str]:
         ALLOWED_HOSTS="127.0.0.1,localhost",
         PYTHONUNBUFFERED="1",
         DJANGO_SETTINGS_MODULE="editor_project.settings",
-        # Compact often, so the snapshot path runs on SQLite too.
-        COLLAB_COMPACT_AFTER_UPDATES="10",
+        # Compact often, so the snapshot path runs on SQLite too. Two: keystrokes
+        # that reach the server together are stored as one row, so 30 of them
+        # from two editors may take as few as two.
+        COLLAB_COMPACT_AFTER_UPDATES="2",
     )
     return env
 
