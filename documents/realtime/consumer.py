@@ -260,7 +260,7 @@ class DocumentConsumer(AsyncWebsocketConsumer):
                     updates.append(message.update)
                     continue
                 await self._submit_updates(updates)
-                updates = []
+                updates.clear()
                 await self._dispatch(message)
             await self._submit_updates(updates)
         except protocol.ProtocolError as exc:
@@ -289,13 +289,11 @@ class DocumentConsumer(AsyncWebsocketConsumer):
                 with crdt.failures_as(InvalidUpdate):
                     merged = merge_updates(*updates)
                 await self._submit_update(merged)
-                del updates[:]
                 return
             except (InvalidUpdate, DocumentTooLarge):
                 pass
         for update in updates:
             await self._submit_update(update)
-        del updates[:]
 
     async def _submit_update(self, update: bytes, *, catch_up: bool = False) -> None:
         room = self.room

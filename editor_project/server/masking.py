@@ -14,10 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 import autobahn.websocket.protocol
+from autobahn.websocket.xormasker import create_xor_masker as _native
 
 LARGE_FRAME_BYTES = 1024
-
-_native = autobahn.websocket.protocol.create_xor_masker
 
 
 class XorMasker:

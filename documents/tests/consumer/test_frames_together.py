@@ -14,14 +14,9 @@ from documents.models import DocumentUpdate
 from documents.realtime import protocol
 from documents.realtime.close_codes import CloseCode
 from documents.storage import store
-from documents.tests.consumer.test_bad_updates import BASE, UNAPPLIABLE
-from documents.tests.support.wsclient import PeerClient
+from documents.tests.consumer.test_bad_updates import BASE, UNAPPLIABLE, open_peer
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("rooms")]
-
-
-async def open_peer(user: Any, document: Any) -> PeerClient:
-    return await (await PeerClient(user, document.id).connect()).sync()
 
 
 async def stored(document: Any) -> tuple[int, str]:
