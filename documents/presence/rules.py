@@ -47,7 +47,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from documents.realtime.protocol import MAX_AWARENESS_CLOCK, AwarenessEntry
+from documents.realtime.protocol import MAX_AWARENESS_CLOCK, AwarenessEntry, encode_state
 
 TOMBSTONE_SECONDS = 60.0  # longer than any re-send of an old state takes to arrive
 UNHEARD_KEPT = 64  # own heartbeats remembered while none comes back
@@ -142,6 +142,7 @@ class _Held:
     user_id: Any
     since: float
     restamped: bool = False  # the server moved the clock; the owner has not echoed it yet
+    encoded: bytes | None = None  # the state as written in frames (None while it is gone)
 
 
 def _user_id(state: Any, user: dict[str, Any] | None) -> Any:
@@ -219,8 +220,11 @@ class Presence:
                     claimant = held.user_id  # a relayed removal names no user
             elif state is None:
                 continue  # the removal of a state we never had
-            self._states[entry.client_id] = _Held(clock, state, owner, claimant, now, restamped)
-            changed.append(AwarenessEntry(entry.client_id, clock, state))
+            encoded = None if state is None else encode_state(state)
+            self._states[entry.client_id] = _Held(
+                clock, state, owner, claimant, now, restamped, encoded
+            )
+            changed.append(AwarenessEntry(entry.client_id, clock, state, encoded))
         return changed
 
     def _holds_live(self, owner: object) -> bool:
@@ -265,7 +269,7 @@ class Presence:
                 continue
             held.clock += 1
             held.restamped = True
-            out.append(AwarenessEntry(client_id, held.clock, held.state))
+            out.append(AwarenessEntry(client_id, held.clock, held.state, held.encoded))
         return out
 
     def remove_owner(self, owner: object, *, tombstone: bool = True) -> list[AwarenessEntry]:
@@ -292,7 +296,7 @@ class Presence:
     def snapshot(self, local_only: bool = False) -> list[AwarenessEntry]:
         """Every live state (for a newcomer), or only those of local connections."""
         return [
-            AwarenessEntry(client_id, held.clock, held.state)
+            AwarenessEntry(client_id, held.clock, held.state, held.encoded)
             for client_id, held in self._states.items()
             if held.state is not None and not (local_only and isinstance(held.owner, str))
         ]

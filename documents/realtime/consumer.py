@@ -8,6 +8,7 @@ import logging
 from typing import Any
 from uuid import UUID
 
+from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import DatabaseError
@@ -18,6 +19,7 @@ from documents.identity import identity
 from documents.models import Role
 from documents.permissions import can_write, document_role_and_color
 from documents.realtime import protocol
+from documents.realtime.auth import user_of
 from documents.realtime.close_codes import CloseCode
 from documents.realtime.rate_limit import TokenBucket
 from documents.realtime.registry import RoomRegistry, registry
@@ -30,10 +32,20 @@ from editor_project import logs
 logger = logging.getLogger(__name__)
 
 
-def _access(user: Any, document_id: UUID) -> tuple[Any, Role | None, dict[str, Any]]:
-    """The document, the user's role on it and their identity (none for a stranger)."""
+_Access = tuple[Any, Any, Role | None, dict[str, Any]]
+
+
+def _access(scope: dict[str, Any], document_id: UUID) -> _Access:
+    """The user, the document, the user's role on it and their identity (none for a stranger).
+
+    One call on a reader thread: the session's user and the role are read in
+    the same trip (see documents/realtime/auth.py).
+    """
+    user = user_of(scope)
+    if not user.is_authenticated:
+        return user, None, None, {}
     document, role, chosen = document_role_and_color(user, document_id)
-    return document, role, identity(user, chosen) if role is not None else {}
+    return user, document, role, identity(user, chosen) if role is not None else {}
 
 
 MAX_IN_FLIGHT = 256  # updates from one socket queued for commit before it must wait
@@ -140,35 +152,40 @@ class DocumentConsumer(AsyncWebsocketConsumer):
             await self.dispatch(after)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
-        """Hand frames straight to their handler.
+        """Hand every message straight to its handler.
 
         Channels' own dispatch first closes stale database connections through
-        the ORM's one worker thread, so every frame would queue behind the
-        commit in progress. Frames touch no database here; the writer's calls
-        do that housekeeping themselves.
+        the ORM's one worker thread, so every frame and every connect would
+        queue there (100 editors opening a document at once waited in line).
+        This consumer reads and writes on threads of its own (the readers, the
+        writer, `background`), which do that housekeeping themselves.
         """
         if message["type"] == "websocket.receive":
             await self.websocket_receive(message)
-        else:
-            await super().dispatch(message)
+            return
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         """Refuse before joining anything; otherwise accept and greet."""
-        user = self.scope["user"]
+        document_id = UUID(self.scope["url_route"]["kwargs"]["document_id"])
+        try:
+            # One trip to a reader thread: the user, their role, and (for a
+            # member) how they look, whose caret colour is read from their profile.
+            user, document, role, self.identity = await readers.read(
+                _access, self.scope, document_id
+            )
+        except DatabaseError:
+            logger.warning("document=%s: no database to check access", document_id, exc_info=True)
+            await self.accept()
+            return await self._close(CloseCode.SERVER_ERROR, "server busy, try again")
         self.user_id = user.pk
         session = self.scope.get("session")
         self.session_key = getattr(session, "session_key", None)
         if not user.is_authenticated:
             return await self._refuse(CloseCode.NOT_AUTHENTICATED, "log in to open documents")
-        document_id = UUID(self.scope["url_route"]["kwargs"]["document_id"])
-        try:
-            # One trip to a reader thread: the role, and (for a member) how they look,
-            # whose caret colour is read from their profile.
-            document, role, self.identity = await readers.read(_access, user, document_id)
-        except DatabaseError:
-            logger.warning("document=%s: no database to check access", document_id, exc_info=True)
-            await self.accept()
-            return await self._close(CloseCode.SERVER_ERROR, "server busy, try again")
         if document is None or role is None:
             # As over HTTP: a stranger cannot tell a document they may not see
             # from one that does not exist (4403 is for access removed later).
@@ -392,6 +409,12 @@ class DocumentConsumer(AsyncWebsocketConsumer):
             # us, and its place in the room must not outlive it.
             await self._leave_room()
         await self._close(code, reason)
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        """Channels' own, without its trip to the ORM's worker thread (see `dispatch`);
+        this consumer joins no Channels groups of its own."""
+        await self.disconnect(message["code"])
+        raise StopConsumer()
 
     async def disconnect(self, code: int) -> None:
         """Leave the room; peers learn at once that this editor is gone.

@@ -95,9 +95,7 @@ class Writer:
         # When commits started failing for want of a database; None while it answers.
         self._down_since: float | None = None
         # One thread, so commits stay in order; no health-check round trip per batch.
-        self._thread = DatabaseThreads(
-            threads=1, idle_seconds=IDLE_CONNECTION_SECONDS, health_checks=False
-        )
+        self._thread = DatabaseThreads(threads=1, idle_seconds=IDLE_CONNECTION_SECONDS, reads=False)
 
     async def run(self, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run a sync database call on the writer's own thread and connection.

@@ -16,7 +16,7 @@ from documents.storage.threads import DatabaseThreads
 P = ParamSpec("P")
 R = TypeVar("R")
 
-pool = DatabaseThreads(threads=4, idle_seconds=10.0, health_checks=True)
+pool = DatabaseThreads(threads=4, idle_seconds=10.0, reads=True)
 
 
 async def read(func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:

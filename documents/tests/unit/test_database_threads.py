@@ -6,12 +6,13 @@ import asyncio
 import threading
 
 import pytest
+from django.db import InterfaceError, OperationalError, connection
 
 from documents.storage.threads import DatabaseThreads
 
 
 async def test_reads_run_side_by_side():
-    pool = DatabaseThreads(threads=3, idle_seconds=10, health_checks=False)
+    pool = DatabaseThreads(threads=3, idle_seconds=10, reads=False)
     # Each read waits for the other two: on one thread, they would never meet.
     meeting = threading.Barrier(3, timeout=5)
     names = await asyncio.gather(
@@ -22,7 +23,7 @@ async def test_reads_run_side_by_side():
 
 
 async def test_a_failed_read_raises_in_the_caller_and_the_pool_goes_on():
-    pool = DatabaseThreads(threads=1, idle_seconds=10, health_checks=False)
+    pool = DatabaseThreads(threads=1, idle_seconds=10, reads=False)
 
     def broken() -> None:
         raise ValueError("no such row")
@@ -37,7 +38,7 @@ def test_a_call_whose_caller_is_gone_leaves_the_thread_working():
     """A test's (or a shutdown's) event loop may close while its read is still
     running; the thread must live on, and close_connections must not wait for a
     thread that died (it hung a test run's teardown)."""
-    pool = DatabaseThreads(threads=1, idle_seconds=10, health_checks=False)
+    pool = DatabaseThreads(threads=1, idle_seconds=10, reads=False)
     started, release = threading.Event(), threading.Event()
 
     def slow() -> int:
@@ -60,3 +61,49 @@ def test_a_call_whose_caller_is_gone_leaves_the_thread_working():
     assert not closed.is_alive(), "close_connections waited for a thread that is gone"
     assert asyncio.run(pool.run(lambda: threading.current_thread().is_alive()))
     pool.stop()
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+def _terminate(pid: int) -> None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    finally:
+        connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_read_that_meets_a_dropped_connection_runs_again_on_a_new_one():
+    """A database restart leaves each reader thread a dead connection; the next
+    socket's read must not fail for it (there is no health check to find it)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("ends a PostgreSQL backend")
+    pool = DatabaseThreads(threads=1, idle_seconds=10, reads=True)
+    try:
+        first = await pool.run(_backend_pid)
+        await asyncio.to_thread(_terminate, first)  # as a restart would
+        second = await pool.run(_backend_pid)
+        assert second != first
+    finally:
+        await asyncio.to_thread(pool.stop)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_without_reads_a_dropped_connection_fails_the_call_that_finds_it():
+    """The writer's thread: its commits are not repeated blindly (it retries them itself)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("ends a PostgreSQL backend")
+    pool = DatabaseThreads(threads=1, idle_seconds=10, reads=False)
+    try:
+        first = await pool.run(_backend_pid)
+        await asyncio.to_thread(_terminate, first)
+        with pytest.raises((OperationalError, InterfaceError)):
+            await pool.run(_backend_pid)
+        assert await pool.run(_backend_pid) != first  # and the next gets a new one
+    finally:
+        await asyncio.to_thread(pool.stop)

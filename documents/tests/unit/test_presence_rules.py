@@ -312,3 +312,22 @@ def test_a_lone_surrogate_state_cannot_break_the_greeting():
     presence.apply(object(), [caret(8, 1)], BOB)
     payload = protocol.encode_awareness_entries(presence.snapshot())
     assert [e.client_id for e in protocol.decode_awareness(payload)] == [7, 8]
+
+
+def test_a_held_state_is_written_once_and_every_frame_carries_the_same_bytes():
+    """A newcomer's greeting holds everyone's state: each is encoded when it
+    arrives, not again for every greeting, re-stamp or flush."""
+    presence = Presence()
+    alice, bob = object(), object()
+    [changed] = presence.apply(alice, [caret(7, 1, anchor=3)], ALICE)
+    presence.apply(bob, [caret(9, 1, anchor=5)], BOB)
+    assert changed.encoded == protocol.encode_state(changed.state)
+    greeting = protocol.encode_awareness_entries(presence.snapshot())
+    fresh = [AwarenessEntry(e.client_id, e.clock, e.state) for e in presence.snapshot()]
+    assert greeting == protocol.encode_awareness_entries(fresh)
+    [restamped] = presence.restamp_local(exclude=bob)
+    assert restamped.clock == 2 and restamped.encoded == changed.encoded
+    [gone] = presence.remove_owner(alice)
+    assert gone.state is None and gone.encoded is None
+    decoded = protocol.decode_awareness(protocol.encode_awareness_entries([gone]))
+    assert decoded == [AwarenessEntry(7, 3, None)]
