@@ -12,10 +12,11 @@ restart of a few seconds costs a pause and nothing else. Past that, the
 futures fail and their sockets are closed with a code the stock client retries;
 the client still holds the edits and sends them again when it reconnects.
 
-Commits run on a thread of the writer's own, with a database connection of its
-own, not on the ORM's shared worker thread: there they queued behind every
-connecting socket's session and role queries (and those behind them), and the
-housekeeping around each call cost a health-check round trip per batch.
+On PostgreSQL commits run on the event loop, over an async connection of the
+writer's own (`storage.commits`). Elsewhere (the embedded SQLite default) they
+run on a thread of the writer's own with a connection of its own, not on the
+ORM's shared worker thread: there they queued behind every connecting socket's
+reads, and the housekeeping around each call cost a round trip per batch.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from django.db import InterfaceError, OperationalError, connection
 
 from documents import conf, metrics
 from documents.storage import background, crdt, store
+from documents.storage.commits import AsyncCommits
 from documents.storage.threads import DatabaseThreads
 
 logger = logging.getLogger(__name__)
@@ -96,19 +98,20 @@ class Writer:
         self._down_since: float | None = None
         # One thread, so commits stay in order; no health-check round trip per batch.
         self._thread = DatabaseThreads(threads=1, idle_seconds=IDLE_CONNECTION_SECONDS, reads=False)
+        self._commits = AsyncCommits(idle_seconds=IDLE_CONNECTION_SECONDS)
 
     async def run(self, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run a sync database call on the writer's own thread and connection.
 
-        Also for reads that must see every commit so far (a room healing a
-        gap): they queue behind the commits in flight, and a connection a
-        database restart broke is replaced for them as for commits.
+        Also for a room's reads of what is committed (healing a gap); a
+        connection a database restart broke is replaced for the next call.
         """
         return await self._thread.run(func, *args, **kwargs)
 
     async def close(self) -> None:
         """Give back the connection and the thread (shutdown and tests); usable again after."""
         await self.drained()
+        await self._commits.close()
         await asyncio.to_thread(self._thread.stop)
 
     async def drained(self) -> None:
@@ -174,7 +177,7 @@ class Writer:
         refused = 0
         while True:
             try:
-                result = await self.run(store.append, [item[0] for item in batch])
+                result = await self._append([item[0] for item in batch])
             except UNREACHABLE:
                 # The broken connection is closed by now; the probe opens a new one.
                 if await self._database_answers():
@@ -207,7 +210,14 @@ class Writer:
                 self._down_since = None
             return result
 
+    async def _append(self, batch: list[store.Pending]) -> store.Appended:
+        if connection.vendor == "postgresql":
+            return await self._commits.append(batch)
+        return await self.run(store.append, batch)
+
     async def _database_answers(self) -> bool:
+        if connection.vendor == "postgresql":
+            return await self._commits.answers()
         try:
             return await self.run(_ping)
         except Exception:

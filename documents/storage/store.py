@@ -402,7 +402,7 @@ SELECT id, base, last_seq, snapshot_seq, log_bytes FROM bumped
 """
 
 
-_NEVER_BY_COUNT = 2**62
+NEVER_BY_COUNT = 2**62
 
 
 def _append_postgresql(batch: list[Pending]) -> Appended:
@@ -420,34 +420,44 @@ def _append_postgresql(batch: list[Pending]) -> Appended:
     poolers), which also ignores a `prepare=True`; it is turned on here for
     this one statement only, and every other query stays as Django sends it.
     """
-    sql = _APPEND_SQL.format(
-        documents=connection.ops.quote_name(Document._meta.db_table),
-        updates=connection.ops.quote_name(DocumentUpdate._meta.db_table),
-    )
+    sql = append_sql()
     connection.ensure_connection()
     raw = connection.connection
     prepare = bool(conf.get("PREPARE_COMMITS"))
     threshold = raw.prepare_threshold
     if prepare and threshold is None:
         # Never reached by counting: only a query asked to be prepared is.
-        raw.prepare_threshold = _NEVER_BY_COUNT
+        raw.prepare_threshold = NEVER_BY_COUNT
     try:
         with psycopg.Cursor(raw) as cursor:
-            cursor.execute(
-                sql,
-                {
-                    "documents": [item.document_id for item in batch],
-                    "data": [item.data for item in batch],
-                    "authors": [item.author_id for item in batch],
-                    "now": timezone.now(),
-                },
-                prepare=prepare or None,
-            )
+            cursor.execute(sql, append_params(batch), prepare=prepare or None)
             # In autocommit (the writer) the statement is its own transaction;
             # inside a caller's (a test's), it commits with that.
             bumped = cursor.fetchall()
     finally:
         raw.prepare_threshold = threshold
+    return appended(batch, bumped)
+
+
+def append_sql() -> str:
+    """The group commit's one statement on PostgreSQL (also `storage.commits`)."""
+    return _APPEND_SQL.format(
+        documents=connection.ops.quote_name(Document._meta.db_table),
+        updates=connection.ops.quote_name(DocumentUpdate._meta.db_table),
+    )
+
+
+def append_params(batch: list[Pending]) -> dict[str, Any]:
+    return {
+        "documents": [item.document_id for item in batch],
+        "data": [item.data for item in batch],
+        "authors": [item.author_id for item in batch],
+        "now": timezone.now(),
+    }
+
+
+def appended(batch: list[Pending], bumped: list[Any]) -> Appended:
+    """The batch's sequence numbers, from the rows `append_sql` returns."""
     next_seq = {document_id: base for document_id, base, *_ in bumped}
     seqs: list[int | None] = []
     for item in batch:

@@ -198,10 +198,10 @@ async def test_every_close_path_releases_the_room(
             await mallory.send(protocol.encode_query_awareness())
     else:
 
-        def database_down(batch: list[store.Pending]) -> store.Appended:
+        async def database_down(self: Any, batch: list[store.Pending]) -> store.Appended:
             raise OperationalError("connection refused")
 
-        monkeypatch.setattr(store, "append", database_down)
+        monkeypatch.setattr(writer.Writer, "_append", database_down)
         size_before = room.size
         await mallory.edit("never stored")
     assert await mallory.wait_closed() == code
@@ -222,19 +222,22 @@ async def test_a_commit_is_held_while_the_database_is_away(
     settings.COLLAB = {"COMMIT_RETRY_SECONDS": 10.0}
     alice = await open_peer(personas["owner"], document)
     bob = await open_peer(personas["editor"], document)
-    real_append = store.append
+    real_append = writer.Writer._append
     down = True
     attempts = 0
 
-    def append(batch: list[store.Pending]) -> store.Appended:
+    async def append(self: Any, batch: list[store.Pending]) -> store.Appended:
         nonlocal attempts
         attempts += 1
         if down:
             raise OperationalError("server closed the connection unexpectedly")
-        return real_append(batch)
+        return await real_append(self, batch)
 
-    monkeypatch.setattr(store, "append", append)
-    monkeypatch.setattr(writer, "_ping", lambda: not down)
+    async def answers(self: Any) -> bool:
+        return not down
+
+    monkeypatch.setattr(writer.Writer, "_append", append)
+    monkeypatch.setattr(writer.Writer, "_database_answers", answers)
     for i in range(5):
         await alice.edit(f"<{i}>")
     deadline = asyncio.get_running_loop().time() + 5
@@ -259,11 +262,14 @@ async def test_a_database_away_too_long_closes_with_a_code_the_client_retries(
 ):
     settings.COLLAB = {"COMMIT_RETRY_SECONDS": 1.0}
 
-    def append(batch: list[store.Pending]) -> store.Appended:
+    async def append(self: Any, batch: list[store.Pending]) -> store.Appended:
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(store, "append", append)
-    monkeypatch.setattr(writer, "_ping", lambda: False)
+    async def answers(self: Any) -> bool:
+        return False
+
+    monkeypatch.setattr(writer.Writer, "_append", append)
+    monkeypatch.setattr(writer.Writer, "_database_answers", answers)
     alice = await open_peer(personas["owner"], document)
     room = registry().rooms[document.id]
     size = room.size
