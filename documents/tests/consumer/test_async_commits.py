@@ -14,6 +14,7 @@ from django.db import connection
 from documents.models import DocumentUpdate
 from documents.storage import store
 from documents.storage.commits import AsyncCommits
+from documents.tests.support.backends import terminate_backend
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,14 +23,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def postgresql_only() -> None:
     if connection.vendor != "postgresql":
         pytest.skip("the async path is PostgreSQL's")
-
-
-def _terminate(pid: int) -> None:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
-    finally:
-        connection.close()
 
 
 def _rows(document: Any) -> list[tuple[int, bytes]]:
@@ -57,7 +50,7 @@ async def test_a_dropped_connection_fails_one_attempt_and_the_next_gets_a_new_on
     try:
         await commits.append([store.Pending(document.id, b"a", None)])
         assert commits._conn is not None
-        await asyncio.to_thread(_terminate, commits._conn.info.backend_pid)
+        await asyncio.to_thread(terminate_backend, commits._conn.info.backend_pid)
         with pytest.raises(psycopg.OperationalError):
             await commits.append([store.Pending(document.id, b"lost", None)])
         assert await commits.answers()

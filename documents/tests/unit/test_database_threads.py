@@ -9,6 +9,7 @@ import pytest
 from django.db import InterfaceError, OperationalError, connection
 
 from documents.storage.threads import DatabaseThreads
+from documents.tests.support.backends import terminate_backend
 
 
 async def test_reads_run_side_by_side():
@@ -69,14 +70,6 @@ def _backend_pid() -> int:
         return int(cursor.fetchone()[0])
 
 
-def _terminate(pid: int) -> None:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
-    finally:
-        connection.close()
-
-
 @pytest.mark.django_db(transaction=True)
 async def test_a_read_that_meets_a_dropped_connection_runs_again_on_a_new_one():
     """A database restart leaves each reader thread a dead connection; the next
@@ -86,7 +79,7 @@ async def test_a_read_that_meets_a_dropped_connection_runs_again_on_a_new_one():
     pool = DatabaseThreads(threads=1, idle_seconds=10, reads=True)
     try:
         first = await pool.run(_backend_pid)
-        await asyncio.to_thread(_terminate, first)  # as a restart would
+        await asyncio.to_thread(terminate_backend, first)  # as a restart would
         second = await pool.run(_backend_pid)
         assert second != first
     finally:
@@ -101,7 +94,7 @@ async def test_without_reads_a_dropped_connection_fails_the_call_that_finds_it()
     pool = DatabaseThreads(threads=1, idle_seconds=10, reads=False)
     try:
         first = await pool.run(_backend_pid)
-        await asyncio.to_thread(_terminate, first)
+        await asyncio.to_thread(terminate_backend, first)
         with pytest.raises((OperationalError, InterfaceError)):
             await pool.run(_backend_pid)
         assert await pool.run(_backend_pid) != first  # and the next gets a new one
