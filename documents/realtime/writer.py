@@ -28,13 +28,12 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 from uuid import UUID
 
-import psycopg
-from django.db import InterfaceError, OperationalError, connection
+from django.db import connection
 
 from documents import conf, metrics
 from documents.storage import background, crdt, store
 from documents.storage.commits import AsyncCommits
-from documents.storage.threads import DatabaseThreads
+from documents.storage.threads import UNREACHABLE, DatabaseThreads
 
 logger = logging.getLogger(__name__)
 
@@ -42,14 +41,6 @@ OnCommit = Callable[[int], None]
 OnFailed = Callable[[], None]
 _Item = tuple[store.Pending, OnCommit, OnFailed | None, asyncio.Future[int]]
 
-# What a lost or refused connection raises (Django wraps psycopg's, but not on
-# every path); anything else is about the batch itself and is not retried.
-UNREACHABLE: tuple[type[BaseException], ...] = (
-    OperationalError,
-    InterfaceError,
-    psycopg.OperationalError,
-    psycopg.InterfaceError,
-)
 RETRY_FIRST_DELAY = 0.05
 RETRY_MAX_DELAY = 0.5  # also the longest commits wait once the database is back
 # An idle writer gives its connection back: a process serving no edits should
@@ -99,6 +90,7 @@ class Writer:
         # One thread, so commits stay in order; no health-check round trip per batch.
         self._thread = DatabaseThreads(threads=1, idle_seconds=IDLE_CONNECTION_SECONDS, reads=False)
         self._commits = AsyncCommits(idle_seconds=IDLE_CONNECTION_SECONDS)
+        self._on_postgresql = connection.vendor == "postgresql"  # read once, not per commit
 
     async def run(self, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run a sync database call on the writer's own thread and connection.
@@ -211,12 +203,12 @@ class Writer:
             return result
 
     async def _append(self, batch: list[store.Pending]) -> store.Appended:
-        if connection.vendor == "postgresql":
+        if self._on_postgresql:
             return await self._commits.append(batch)
         return await self.run(store.append, batch)
 
     async def _database_answers(self) -> bool:
-        if connection.vendor == "postgresql":
+        if self._on_postgresql:
             return await self._commits.answers()
         try:
             return await self.run(_ping)

@@ -15,6 +15,7 @@ snapshot that does not apply is never skipped: the load fails as a whole.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -439,8 +440,9 @@ def _append_postgresql(batch: list[Pending]) -> Appended:
     return appended(batch, bumped)
 
 
+@functools.cache
 def append_sql() -> str:
-    """The group commit's one statement on PostgreSQL (also `storage.commits`)."""
+    """The group commit's one statement on PostgreSQL (also `storage.commits`), built once."""
     return _APPEND_SQL.format(
         documents=connection.ops.quote_name(Document._meta.db_table),
         updates=connection.ops.quote_name(DocumentUpdate._meta.db_table),

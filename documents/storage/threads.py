@@ -17,9 +17,20 @@ import threading
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
+import psycopg
 from django.db import InterfaceError, OperationalError, connection
 
 log = logging.getLogger(__name__)
+
+# What a lost or refused connection raises (Django wraps psycopg's, but not on
+# every path): a read that meets one runs again, the writer retries its commit;
+# anything else is about the call itself and is not repeated.
+UNREACHABLE: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
 
 # How long close_connections waits for the threads; a thread stuck in a query
 # must not hang a shutdown or a test run.
@@ -60,7 +71,7 @@ class DatabaseThreads:
             try:
                 try:
                     result = func(*args, **kwargs)
-                except (OperationalError, InterfaceError):
+                except UNREACHABLE:
                     if not self._reads:
                         raise
                     # The connection it found was broken: a read can be repeated.

@@ -14,15 +14,14 @@ from django.db import connection
 from documents.models import DocumentUpdate
 from documents.storage import store
 from documents.storage.commits import AsyncCommits
-from documents.tests.support.backends import terminate_backend
+from documents.tests.support.backends import require_postgresql, terminate_backend
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def postgresql_only() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("the async path is PostgreSQL's")
+def postgresql() -> None:
+    require_postgresql()  # the async path is PostgreSQL's
 
 
 def _rows(document: Any) -> list[tuple[int, bytes]]:

@@ -9,7 +9,7 @@ import pytest
 from django.db import InterfaceError, OperationalError, connection
 
 from documents.storage.threads import DatabaseThreads
-from documents.tests.support.backends import terminate_backend
+from documents.tests.support.backends import require_postgresql, terminate_backend
 
 
 async def test_reads_run_side_by_side():
@@ -74,8 +74,7 @@ def _backend_pid() -> int:
 async def test_a_read_that_meets_a_dropped_connection_runs_again_on_a_new_one():
     """A database restart leaves each reader thread a dead connection; the next
     socket's read must not fail for it (there is no health check to find it)."""
-    if connection.vendor != "postgresql":
-        pytest.skip("ends a PostgreSQL backend")
+    require_postgresql()  # ends a PostgreSQL backend
     pool = DatabaseThreads(threads=1, idle_seconds=10, reads=True)
     try:
         first = await pool.run(_backend_pid)
@@ -89,8 +88,7 @@ async def test_a_read_that_meets_a_dropped_connection_runs_again_on_a_new_one():
 @pytest.mark.django_db(transaction=True)
 async def test_without_reads_a_dropped_connection_fails_the_call_that_finds_it():
     """The writer's thread: its commits are not repeated blindly (it retries them itself)."""
-    if connection.vendor != "postgresql":
-        pytest.skip("ends a PostgreSQL backend")
+    require_postgresql()  # ends a PostgreSQL backend
     pool = DatabaseThreads(threads=1, idle_seconds=10, reads=False)
     try:
         first = await pool.run(_backend_pid)
