@@ -15,6 +15,9 @@ a second crossing between two processes, heartbeats queued behind updates past
 their 2 s timeout, rooms took the layer for lost and healed everything from the
 database. Here what is published while a pipeline is in flight goes out
 together in the next one, in order, one round trip for all of them.
+`send_soon` hands a message to that queue without waiting for its round trip:
+a room relays its updates and carets to the other processes with it, so its
+own editors never wait on Redis.
 
 Two more changes to the stock layer (channels-redis 4.3), both for a Redis
 that is down or restarted:
@@ -53,11 +56,15 @@ class _Shard(RedisSingleShardConnection):  # type: ignore[misc]
         self._sending: asyncio.Task[None] | None = None
 
     async def publish(self, channel: str, message: bytes) -> None:
+        await self.publish_soon(channel, message)
+
+    def publish_soon(self, channel: str, message: bytes) -> asyncio.Future[None]:
+        """Queue the publish for the next pipeline; the future is done when Redis has it."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._outbox.append((channel, message, future))
         if self._sending is None:
             self._sending = asyncio.create_task(self._send())
-        await future
+        return future
 
     async def _send(self) -> None:
         try:
@@ -106,6 +113,10 @@ class _LoopLayer(RedisPubSubLoopLayer):  # type: ignore[misc]
         stock: list[Any] = getattr(self, "_shards")  # noqa: B009 (untyped in channels_redis)
         self._shards = [_Shard(shard.host, self) for shard in stock]
 
+    def send_soon(self, channel: str, message: dict[str, Any]) -> asyncio.Future[None]:
+        shard: _Shard = self._get_shard(channel)
+        return shard.publish_soon(channel, self.channel_layer.serialize(message))
+
     async def new_channel(self, prefix: str = "specific.") -> str:
         channel = f"{self.prefix}{prefix}{uuid.uuid4().hex}"
         self.channels[channel] = asyncio.Queue()
@@ -129,6 +140,12 @@ class _LoopLayer(RedisPubSubLoopLayer):  # type: ignore[misc]
 
 
 class PubSubChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
+    def send_soon(self, channel: str, message: dict[str, Any]) -> asyncio.Future[None]:
+        """`send` without waiting: the message joins the next pipeline, after every message
+        sent before it, and the future says when Redis took it (or why it did not)."""
+        layer: _LoopLayer = self._get_layer()
+        return layer.send_soon(channel, message)
+
     def _get_layer(self) -> Any:
         loop = asyncio.get_running_loop()
         try:

@@ -25,6 +25,7 @@ it has listened, not by the wall clock (`presence.rules.Listening`).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Collection
@@ -38,6 +39,7 @@ from documents import conf, metrics
 from documents.presence import online as presence_registry
 from documents.presence.relay import AwarenessRelay
 from documents.realtime import messages, protocol
+from documents.realtime.layer import PubSubChannelLayer
 
 logger = logging.getLogger(__name__)
 
@@ -174,8 +176,34 @@ class Peers:
         await self.layer.group_send(self.group, messages.stamped(message, self.listening.now()))
 
     async def send_to_peers(self, message: messages.Message) -> None:
-        for peer in self.awareness.peers():
-            await self._send(peer, message)
+        """Send `message` to every peer; on the pub/sub layer, without waiting for Redis.
+
+        The room sends each committed update (and each awareness flush) from its
+        delivery loop: waiting for the publish's round trip there held every
+        update behind it, local editors' included, by a round trip on a busy
+        loop. The pub/sub layer keeps the order of what it is given, and a
+        failed publish is reported like a failed send; a Redis that hangs is
+        caught by the heartbeats, which still wait (with a time limit).
+        """
+        peers = self.awareness.peers()
+        if not peers:
+            return
+        if not isinstance(self.layer, PubSubChannelLayer):
+            for peer in peers:
+                await self._send(peer, message)
+            return
+        stamped = messages.stamped(message, self.listening.now())
+        for peer in peers:
+            try:
+                sent = self.layer.send_soon(peer, stamped)
+            except Exception as exc:
+                self._failed(f"sending to {peer}", exc)
+            else:
+                sent.add_done_callback(functools.partial(self._sent, peer))
+
+    def _sent(self, peer: str, sent: asyncio.Future[None]) -> None:
+        if not sent.cancelled() and (exc := sent.exception()) is not None:
+            self._failed(f"sending to {peer}", exc)
 
     async def _send(self, channel: str, message: messages.Message) -> None:
         try:

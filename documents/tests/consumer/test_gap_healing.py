@@ -14,17 +14,12 @@ from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.routing import URLRouter
 from channels_redis.core import RedisChannelLayer
 from django.conf import settings
 from django.db import connections
-from django.urls import re_path
 
 from documents import metrics
-from documents.realtime.consumer import DocumentConsumer
-from documents.realtime.registry import RoomRegistry
-from documents.realtime.routing import _UUID
-from documents.tests.support.wsclient import PeerClient
+from documents.tests.support.wsclient import peer_on, registry_with
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("integration")]
 
@@ -55,23 +50,6 @@ class LossyLayer:
     async def send(self, channel: str, message: dict[str, Any]) -> None:
         if not self._lose(message):
             await self.inner.send(channel, message)
-
-
-def registry_with(layer: Any) -> tuple[RoomRegistry, Any]:
-    rooms = RoomRegistry(layer)
-    consumer = DocumentConsumer.as_asgi(rooms=rooms)
-    return rooms, URLRouter([re_path(rf"^ws/documents/(?P<document_id>{_UUID})/?$", consumer)])
-
-
-def peer_on(app: Any, user: Any, document: Any) -> PeerClient:
-    peer = PeerClient(user, document.id)
-    router = app
-
-    async def with_user(scope: dict, receive: Any, send: Any) -> Any:
-        return await router({**scope, "user": user}, receive, send)
-
-    peer.comm.application = with_user
-    return peer
 
 
 @pytest.fixture

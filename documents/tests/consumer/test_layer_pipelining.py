@@ -56,3 +56,32 @@ async def test_sends_to_a_redis_that_is_not_there_fail_instead_of_waiting() -> N
         assert all(isinstance(result, RedisConnectionError) for result in results), results
     finally:
         await layer.flush()
+
+
+async def test_sends_not_awaited_keep_their_order_among_awaited_ones() -> None:
+    layer = PubSubChannelLayer(hosts=[settings.REDIS_URL], prefix=f"soon{uuid.uuid4().hex[:8]}")
+    try:
+        channel = await layer.new_channel()
+        sent = []
+        for n in range(100):
+            if n % 10 == 0:
+                await layer.send(channel, {"type": "t", "n": n})
+            else:
+                sent.append(layer.send_soon(channel, {"type": "t", "n": n}))
+        await asyncio.wait_for(asyncio.gather(*sent), 5)
+        received = [await asyncio.wait_for(layer.receive(channel), 5) for _ in range(100)]
+        assert [message["n"] for message in received] == list(range(100))
+    finally:
+        await layer.flush()
+
+
+async def test_a_send_not_awaited_reports_a_redis_that_is_not_there() -> None:
+    layer = PubSubChannelLayer(
+        hosts=[f"redis://127.0.0.1:{free_port()}/0"], prefix=f"gone{uuid.uuid4().hex[:8]}"
+    )
+    try:
+        sent = layer.send_soon("somewhere", {"type": "t"})
+        await asyncio.wait_for(asyncio.wait([sent]), 10)
+        assert isinstance(sent.exception(), RedisConnectionError)
+    finally:
+        await layer.flush()

@@ -7,10 +7,33 @@ from typing import Any
 
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
+from django.urls import re_path
 from pycrdt import Doc, Text
 
 from documents.realtime import protocol
-from documents.realtime.routing import websocket_urlpatterns
+from documents.realtime.consumer import DocumentConsumer
+from documents.realtime.registry import RoomRegistry
+from documents.realtime.routing import _UUID, websocket_urlpatterns
+
+
+def registry_with(layer: Any) -> tuple[RoomRegistry, Any]:
+    """Rooms of their own on `layer`, and the WebSocket app serving them: with two, one
+    test process stands in for two server processes."""
+    rooms = RoomRegistry(layer)
+    consumer = DocumentConsumer.as_asgi(rooms=rooms)
+    return rooms, URLRouter([re_path(rf"^ws/documents/(?P<document_id>{_UUID})/?$", consumer)])
+
+
+def peer_on(app: Any, user: Any, document: Any) -> PeerClient:
+    """An editor connecting as `user` to `document` through `app` (one of `registry_with`'s)."""
+    peer = PeerClient(user, document.id)
+    router = app
+
+    async def with_user(scope: dict, receive: Any, send: Any) -> Any:
+        return await router({**scope, "user": user}, receive, send)
+
+    peer.comm.application = with_user
+    return peer
 
 
 def application_for(user: Any) -> Any:
