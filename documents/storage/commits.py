@@ -25,7 +25,7 @@ import psycopg
 from django.db import connection
 
 from documents import conf
-from documents.storage import store
+from documents.storage import pg_arrays, store
 
 
 def _connection_params() -> dict[str, Any]:
@@ -98,6 +98,7 @@ class AsyncCommits:
                 # Only the statement asked to be prepared is (never by counting).
                 prepare_threshold=store.NEVER_BY_COUNT if prepare else None,
             )
+            pg_arrays.teach(self._conn)
         return self._conn
 
     def _close_idle(self) -> None:

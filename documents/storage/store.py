@@ -32,7 +32,7 @@ from pycrdt import Doc, get_state, merge_updates
 
 from documents import conf
 from documents.models import Document, DocumentUpdate, Snapshot
-from documents.storage import crdt
+from documents.storage import crdt, pg_arrays
 
 logger = logging.getLogger(__name__)
 
@@ -429,6 +429,7 @@ def _append_postgresql(batch: list[Pending]) -> Appended:
     if prepare and threshold is None:
         # Never reached by counting: only a query asked to be prepared is.
         raw.prepare_threshold = NEVER_BY_COUNT
+    pg_arrays.teach(raw)
     try:
         with psycopg.Cursor(raw) as cursor:
             cursor.execute(sql, append_params(batch), prepare=prepare or None)
@@ -450,10 +451,12 @@ def append_sql() -> str:
 
 
 def append_params(batch: list[Pending]) -> dict[str, Any]:
+    """`append_sql`'s parameters, the arrays already encoded (the connection must have
+    been given `pg_arrays.teach`)."""
     return {
-        "documents": [item.document_id for item in batch],
-        "data": [item.data for item in batch],
-        "authors": [item.author_id for item in batch],
+        "documents": pg_arrays.uuids([item.document_id for item in batch]),
+        "data": pg_arrays.byteas([item.data for item in batch]),
+        "authors": pg_arrays.int8s([item.author_id for item in batch]),
         "now": timezone.now(),
     }
 

@@ -74,7 +74,8 @@ async def test_an_idle_connection_is_given_back(document):
 async def test_a_deleted_document_gets_no_rows_and_no_number(document):
     commits = AsyncCommits(idle_seconds=10)
     try:
+        document_id = document.id  # delete() forgets it
         await asyncio.to_thread(lambda: (document.delete(), connection.close()))
-        assert (await commits.append([store.Pending(document.id, b"a", None)])).seqs == [None]
+        assert (await commits.append([store.Pending(document_id, b"a", None)])).seqs == [None]
     finally:
         await commits.close()
