@@ -48,11 +48,14 @@ class AwarenessRelay:
             return None
         return protocol.encode_awareness(protocol.encode_awareness_entries(states))
 
-    def local(self, owner: object, payload: bytes, identity: dict[str, Any]) -> None:
-        """A local editor's awareness update (raises ProtocolError when malformed)."""
+    def local(
+        self, owner: object, raw: list[protocol.RawAwarenessEntry], identity: dict[str, Any]
+    ) -> None:
+        """A local editor's awareness update, as `protocol.decode` read it (raises
+        ProtocolError when a new state is malformed)."""
         user_id = identity.get("id")
-        entries = protocol.decode_awareness(
-            payload,
+        entries = protocol.awareness_entries(
+            raw,
             lambda client_id, clock, removal: self.presence.is_news(
                 client_id, clock, removal, owner, user_id
             ),

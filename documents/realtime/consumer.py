@@ -352,7 +352,7 @@ class DocumentConsumer(AsyncWebsocketConsumer):
             if not self._awareness.take():
                 await self._reject(CloseCode.RATE_LIMITED, "too many awareness messages per second")
             elif isinstance(message, protocol.AwarenessMessage):
-                room.awareness_update(self, message.payload)
+                room.awareness_update(self, message.entries)
             else:
                 await room.query_awareness(self)
         # An auth message from a client means nothing to the server.

@@ -90,9 +90,17 @@ class SyncUpdate:
     update: bytes
 
 
+# An awareness entry as the frame holds it: client id, clock, the state's JSON (not yet decoded).
+RawAwarenessEntry = tuple[int, int, bytes]
+
+
 @dataclass(frozen=True, slots=True)
 class AwarenessMessage:
     payload: bytes
+    # Read once, by `decode`'s check: stock clients echo every state they are
+    # sent, so most frames are entries the server already has, and reading
+    # each frame a second time to find that out was half of its cost.
+    entries: list[RawAwarenessEntry] = field(compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +167,14 @@ class Reader:
         self.pos = 0
 
     def var_uint(self) -> int:
+        # Most varuints in a frame (types, lengths, clocks) are one byte.
+        data, pos = self.data, self.pos
+        if pos < len(data) and (byte := data[pos]) < 0x80:
+            self.pos = pos + 1
+            return byte
+        return self._long_var_uint()
+
+    def _long_var_uint(self) -> int:
         data, pos, end = self.data, self.pos, len(self.data)
         value = 0
         shift = 0
@@ -227,7 +243,7 @@ def decode(frame: bytes, limits: Limits = DEFAULT_LIMITS) -> Message:
         else:
             raise ProtocolError(f"unknown sync message type {sync_kind}")
     elif kind == MessageType.AWARENESS:
-        message = AwarenessMessage(reader.var_bytes())
+        message = AwarenessMessage(reader.var_bytes(), [])
     elif kind == MessageType.QUERY_AWARENESS:
         message = QueryAwareness()
     elif kind == MessageType.AUTH:
@@ -244,7 +260,7 @@ def decode(frame: bytes, limits: Limits = DEFAULT_LIMITS) -> Message:
     elif isinstance(message, SyncStep2 | SyncUpdate):
         check_update_header(message.update, limits.max_clients)
     elif isinstance(message, AwarenessMessage):
-        check_awareness(message.payload, limits)
+        message.entries.extend(check_awareness(message.payload, limits))
     return message
 
 
@@ -289,8 +305,8 @@ def check_update_header(update: bytes, max_clients: int) -> None:
         _check_count(reader, "update delete set", 2, max_clients)
 
 
-def check_awareness(payload: bytes, limits: Limits = DEFAULT_LIMITS) -> None:
-    """An awareness update's structure, before any JSON is parsed.
+def check_awareness(payload: bytes, limits: Limits = DEFAULT_LIMITS) -> list[RawAwarenessEntry]:
+    """An awareness update's structure, before any JSON is parsed; returns its entries.
 
     Entries are (client, clock, JSON string), three bytes at least. A clock
     past MAX_AWARENESS_CLOCK is refused rather than clamped: clamping would
@@ -298,18 +314,35 @@ def check_awareness(payload: bytes, limits: Limits = DEFAULT_LIMITS) -> None:
     no stock client gets anywhere near it. A state of absurd size is refused
     too: it would be relayed to, and re-sent by, every editor.
     """
+    return _read_awareness(payload, limits)
+
+
+def _read_awareness(payload: bytes, limits: Limits | None) -> list[RawAwarenessEntry]:
     reader = Reader(payload)
-    count = _check_count(reader, "awareness update", 3, limits.max_awareness_entries)
+    if limits is None:
+        count = reader.var_uint()
+    else:
+        count = _check_count(reader, "awareness update", 3, limits.max_awareness_entries)
+    var_uint = reader.var_uint
+    end = len(payload)
+    entries = []
     for _ in range(count):
-        reader.var_uint()
-        clock = reader.var_uint()
-        if clock > MAX_AWARENESS_CLOCK:
-            raise ProtocolError(f"awareness clock {clock} is too large")
-        length = reader.var_uint()
-        if length > limits.max_awareness_state_bytes:
-            raise ProtocolError(f"awareness state of {length} bytes is too large")
-        reader.skip(length)
+        client_id = var_uint()
+        clock = var_uint()
+        length = var_uint()
+        if limits is not None:
+            if clock > MAX_AWARENESS_CLOCK:
+                raise ProtocolError(f"awareness clock {clock} is too large")
+            if length > limits.max_awareness_state_bytes:
+                raise ProtocolError(f"awareness state of {length} bytes is too large")
+        start = reader.pos
+        stop = start + length
+        if stop > end:
+            raise ProtocolError("length runs past the end of the frame")
+        reader.pos = stop
+        entries.append((client_id, clock, payload[start:stop]))
     reader.done()
+    return entries
 
 
 # -- encoding -----------------------------------------------------------------
@@ -345,23 +378,28 @@ def encode_permission_denied(reason: str) -> bytes:
 def decode_awareness(
     payload: bytes, is_news: Callable[[int, int, bool], bool] | None = None
 ) -> list[AwarenessEntry]:
-    """y-protocols `applyAwarenessUpdate`'s input: count, then (id, clock, JSON).
+    """y-protocols `applyAwarenessUpdate`'s input: count, then (id, clock, JSON)."""
+    return awareness_entries(_read_awareness(payload, None), is_news)
+
+
+def awareness_entries(
+    raw: list[RawAwarenessEntry], is_news: Callable[[int, int, bool], bool] | None = None
+) -> list[AwarenessEntry]:
+    """The entries with their states parsed.
 
     `is_news(client_id, clock, is_removal)` may rule entries out before their
-    JSON is parsed: stock clients re-send every state they receive, so most
+    JSON is decoded: stock clients re-send every state they receive, so most
     entries a server sees are old news.
     """
-    reader = Reader(payload)
-    count = reader.var_uint()
     entries = []
-    for _ in range(count):
-        client_id = reader.var_uint()
-        clock = reader.var_uint()
-        raw = reader.var_string()
-        if is_news is not None and not is_news(client_id, clock, raw == "null"):
+    for client_id, clock, state in raw:
+        if is_news is not None and not is_news(client_id, clock, state == b"null"):
             continue
-        entries.append(AwarenessEntry(client_id, clock, parse_state(raw)))
-    reader.done()
+        try:
+            text = state.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ProtocolError("string is not UTF-8") from None
+        entries.append(AwarenessEntry(client_id, clock, parse_state(text)))
     return entries
 
 

@@ -274,9 +274,9 @@ class Room:
         # Tests compare the shadow with `doc`.
         return self._acceptance.shadow()
 
-    def awareness_update(self, conn: Connection, payload: bytes) -> None:
+    def awareness_update(self, conn: Connection, entries: list[protocol.RawAwarenessEntry]) -> None:
         """Take the editor's own awareness states, stamped with its server-side identity."""
-        self.awareness.local(conn, payload, conn.identity)
+        self.awareness.local(conn, entries, conn.identity)
 
     async def query_awareness(self, conn: Connection) -> None:
         await conn.send_frame(self.awareness.frame() or protocol.encode_awareness(b"\x00"))

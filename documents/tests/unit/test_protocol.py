@@ -71,9 +71,11 @@ def test_awareness_round_trips_byte_for_byte():
     ]
     assert protocol.encode_awareness_entries(entries) == payload
     assert protocol.encode_awareness(payload).hex() == ref["awarenessFrame"]
-    assert protocol.decode(bytes.fromhex(ref["awarenessFrame"])) == protocol.AwarenessMessage(
-        payload
-    )
+    decoded = protocol.decode(bytes.fromhex(ref["awarenessFrame"]))
+    assert decoded == protocol.AwarenessMessage(payload, [])
+    # The entries read by the frame's check are the entries, parsed on demand.
+    assert isinstance(decoded, protocol.AwarenessMessage)
+    assert protocol.awareness_entries(decoded.entries) == entries
 
 
 def test_awareness_removal_encodes_null():
@@ -116,3 +118,24 @@ def test_var_uint_rejects_out_of_range_values():
         protocol.write_var_uint(-1)
     with pytest.raises(ValueError):
         protocol.write_var_uint(2**53)
+
+
+def test_entries_ruled_out_are_not_decoded_and_the_rest_are():
+    """Old news (a stock client echoing states it was sent) costs no decode; a new state
+    that is not UTF-8 is still refused."""
+    bad = b"\x81\x81"  # not UTF-8
+    payload = b"\x02" + b"\x07\x01" + protocol.write_var_bytes(bad) + b"\x08\x01\x02{}"
+    raw = protocol.check_awareness(payload)
+    assert raw == [(7, 1, bad), (8, 1, b"{}")]
+    kept = protocol.awareness_entries(raw, lambda client_id, clock, removal: client_id == 8)
+    assert kept == [AwarenessEntry(8, 1, {})]
+    with pytest.raises(protocol.ProtocolError, match="UTF-8"):
+        protocol.awareness_entries(raw, lambda client_id, clock, removal: client_id == 7)
+
+
+@pytest.mark.parametrize("value", [0, 1, 127, 128, 300, 2**31, 2**53 - 1])
+def test_one_byte_and_longer_varuints_read_alike(value):
+    reader = protocol.Reader(protocol.write_var_uint(value) + b"\x05")
+    assert reader.var_uint() == value
+    assert reader.var_uint() == 5
+    reader.done()
