@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import pytest
+import redis.asyncio
 from django.conf import settings
 from redis.exceptions import ConnectionError as RedisConnectionError
 
@@ -85,3 +87,43 @@ async def test_a_send_not_awaited_reports_a_redis_that_is_not_there() -> None:
         assert isinstance(sent.exception(), RedisConnectionError)
     finally:
         await layer.flush()
+
+
+async def test_a_subscription_whose_connection_is_killed_is_made_again() -> None:
+    """The receive loop reads the subscription's connection directly; when Redis drops it
+    (a restart, a CLIENT KILL), the loop reconnects and subscribes again."""
+    layer = PubSubChannelLayer(hosts=[settings.REDIS_URL], prefix=f"kill{uuid.uuid4().hex[:8]}")
+    killer = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+    received: list[int] = []
+
+    async def receiving(channel: str) -> None:
+        while True:
+            received.append((await layer.receive(channel))["n"])
+
+    try:
+        channel = await layer.new_channel()
+        receiver = asyncio.create_task(receiving(channel))
+        await layer.send(channel, {"type": "t", "n": 0})
+        await _until(lambda: received == [0], "the first message")
+        connection = layer._get_layer()._shards[0]._pubsub.connection
+        host, port = connection._writer.get_extra_info("sockname")[:2]
+        assert await killer.client_kill(f"{host}:{port}")
+        deadline = asyncio.get_running_loop().time() + 10
+        n = 0
+        while not any(value > 0 for value in received):
+            assert asyncio.get_running_loop().time() < deadline, "never subscribed again"
+            n += 1
+            await layer.send(channel, {"type": "t", "n": n})
+            await asyncio.sleep(0.05)
+        receiver.cancel()
+        await asyncio.gather(receiver, return_exceptions=True)
+    finally:
+        await killer.aclose()
+        await layer.flush()
+
+
+async def _until(condition: Any, what: str, timeout: float = 5) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
