@@ -107,12 +107,12 @@ class _Shard(RedisSingleShardConnection):  # type: ignore[misc]
 
         redis-py's `get_message` wraps each read in its retry and metrics
         machinery and an asyncio timeout (the stock loop polls every 0.1 s):
-        a fifth of a process's channel-layer time with two processes sharing
-        1,000 editors. Here a connected subscription is read directly and a
-        plain message goes straight to its channel; everything else
-        (subscribe confirmations, pongs) goes through redis-py's own handling,
-        and a subscription that is not connected (a restart) through the
-        stock loop, which reconnects and subscribes again.
+        with it a message cost 20 us of CPU sent and received, 12 without.
+        Here a connected subscription is read directly and a plain message
+        goes straight to its channel; everything else (subscribe
+        confirmations, pongs) goes through redis-py's own handling, and a
+        subscription that is not connected (a restart) through the stock
+        loop, which reconnects and subscribes again.
         """
         stock_next = False  # after a failed read: the stock loop's reconnect, never a busy loop
         while True:
