@@ -243,7 +243,7 @@ def decode(frame: bytes, limits: Limits = DEFAULT_LIMITS) -> Message:
         else:
             raise ProtocolError(f"unknown sync message type {sync_kind}")
     elif kind == MessageType.AWARENESS:
-        message = AwarenessMessage(reader.var_bytes(), [])
+        message = AwarenessMessage(reader.var_bytes(), [])  # entries: read by the check below
     elif kind == MessageType.QUERY_AWARENESS:
         message = QueryAwareness()
     elif kind == MessageType.AUTH:
@@ -260,7 +260,7 @@ def decode(frame: bytes, limits: Limits = DEFAULT_LIMITS) -> Message:
     elif isinstance(message, SyncStep2 | SyncUpdate):
         check_update_header(message.update, limits.max_clients)
     elif isinstance(message, AwarenessMessage):
-        message.entries.extend(check_awareness(message.payload, limits))
+        message = AwarenessMessage(message.payload, check_awareness(message.payload, limits))
     return message
 
 
@@ -324,7 +324,6 @@ def _read_awareness(payload: bytes, limits: Limits | None) -> list[RawAwarenessE
     else:
         count = _check_count(reader, "awareness update", 3, limits.max_awareness_entries)
     var_uint = reader.var_uint
-    end = len(payload)
     entries = []
     for _ in range(count):
         client_id = var_uint()
@@ -336,11 +335,8 @@ def _read_awareness(payload: bytes, limits: Limits | None) -> list[RawAwarenessE
             if length > limits.max_awareness_state_bytes:
                 raise ProtocolError(f"awareness state of {length} bytes is too large")
         start = reader.pos
-        stop = start + length
-        if stop > end:
-            raise ProtocolError("length runs past the end of the frame")
-        reader.pos = stop
-        entries.append((client_id, clock, payload[start:stop]))
+        reader.skip(length)
+        entries.append((client_id, clock, payload[start : reader.pos]))
     reader.done()
     return entries
 
