@@ -195,7 +195,8 @@ class PySpy:
         self.proc = subprocess.Popen(
             [
                 *(str(exe), "record", "-p", str(pid), "-d", str(max(1, round(seconds)))),
-                *("-r", "97", "-f", "raw", "--gil", "--nonblocking", "-o", str(out)),
+                *("-r", os.environ.get("BENCH_PY_SPY_RATE", "97"), "-f", "raw", "--gil"),
+                *("--nonblocking", "-o", str(out)),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

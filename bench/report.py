@@ -271,7 +271,12 @@ def print_herd(results: dict[str, dict[str, Any]]) -> None:
                 "each synced p50 / p99 ms",
                 lambda r: f"{fmt(r['syncedMs']['p50'])} / {fmt(r['syncedMs']['p99'])}",
             ),
+            (
+                "each socket open p50 / p99 ms",
+                lambda r: f"{fmt(r['openedMs']['p50'])} / {fmt(r['openedMs']['p99'])}",
+            ),
             ("synced, converged", lambda r: f"{r['synced']}/{r['clients']}, {yes(r['converged'])}"),
+            ("caret frames received", lambda r: fmt(r.get("awarenessFrames"))),
             *ONE_OFF_ROWS,
         ],
     )

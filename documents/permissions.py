@@ -66,11 +66,20 @@ def document_role_and_color(
     with connection.cursor() as cursor:
         cursor.execute(sql, [user.pk, user.pk, key])
         row = cursor.fetchone()
-    if row is None:
+    return role_from_row(user.pk, document_id, row)
+
+
+def role_from_row(
+    user_id: Any, document_id: UUID, row: tuple[Any, Any, Any, Any] | None
+) -> tuple[Document | None, Role | None, str]:
+    """The document, the role and the chosen colour from a row of the document's owner and
+    title (None: no such document, or in the trash), the membership's role and the profile's
+    colour, as the socket's way in reads them (here and in realtime/access.py)."""
+    if row is None or row[0] is None:
         return None, None, ""
     owner_id, title, member_role, chosen_color = row
     document = Document(id=document_id, owner_id=owner_id, title=title)
-    role = Role.OWNER if owner_id == user.pk else Role(member_role) if member_role else None
+    role = Role.OWNER if owner_id == user_id else Role(member_role) if member_role else None
     return document, role, chosen_color or ""
 
 

@@ -176,6 +176,7 @@ class BenchClient {
     this.connected = false
     this.everSynced = false
     this.syncedAt = null
+    this.openedAt = null // the first time the socket was open
     this.initialApplied = false
     this.closes = []
     this.awareness = new awarenessProtocol.Awareness(this.ydoc)
@@ -229,6 +230,7 @@ class BenchClient {
 
   _onStatus (status) {
     this.connected = status === 'connected'
+    if (this.connected && this.openedAt === null) this.openedAt = now()
     if (status === 'disconnected' && this.everSynced && !stopping) errors.disconnects++
   }
 
@@ -767,6 +769,10 @@ const runHerd = async () => {
     seedChars,
     allSyncedMs: synced.length === N ? Math.round(allMs * 10) / 10 : null,
     syncedMs: summarize(synced.map((c) => c.syncedAt - t0)),
+    // Where the time went: the socket open (handshake), then the sync; carets each received.
+    openedMs: summarize(herd.filter((c) => c.openedAt !== null).map((c) => c.openedAt - t0)),
+    awarenessFrames: herd.reduce((n, c) => n + c.awFrames, 0),
+    awarenessEntries: herd.reduce((n, c) => n + c.awEntries, 0),
     synced: synced.length,
     converged: synced.every((c) => c.text.toString() === seed.text.toString()),
     loadgen,

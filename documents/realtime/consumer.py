@@ -15,11 +15,10 @@ from django.db import DatabaseError
 from pycrdt import merge_updates
 
 from documents import conf, metrics
-from documents.identity import identity
 from documents.models import Role
-from documents.permissions import can_write, document_role_and_color
+from documents.permissions import can_write
 from documents.realtime import protocol
-from documents.realtime.auth import user_of
+from documents.realtime.access import access
 from documents.realtime.close_codes import CloseCode
 from documents.realtime.rate_limit import TokenBucket
 from documents.realtime.registry import RoomRegistry, registry
@@ -30,22 +29,6 @@ from documents.storage import crdt, readers, store
 from editor_project import logs
 
 logger = logging.getLogger(__name__)
-
-
-_Access = tuple[Any, Any, Role | None, dict[str, Any]]
-
-
-def _access(scope: dict[str, Any], document_id: UUID) -> _Access:
-    """The user, the document, the user's role on it and their identity (none for a stranger).
-
-    One call on a reader thread: the session's user and the role are read in
-    the same trip (see documents/realtime/auth.py).
-    """
-    user = user_of(scope)
-    if not user.is_authenticated:
-        return user, None, None, {}
-    document, role, chosen = document_role_and_color(user, document_id)
-    return user, document, role, identity(user, chosen) if role is not None else {}
 
 
 MAX_IN_FLIGHT = 256  # updates from one socket queued for commit before it must wait
@@ -175,7 +158,7 @@ class DocumentConsumer(AsyncWebsocketConsumer):
             # One trip to a reader thread: the user, their role, and (for a
             # member) how they look, whose caret colour is read from their profile.
             user, document, role, self.identity = await readers.read(
-                _access, self.scope, document_id
+                access, self.scope, document_id
             )
         except DatabaseError:
             logger.warning("document=%s: no database to check access", document_id, exc_info=True)
