@@ -1,20 +1,20 @@
 """A document socket's way in: its session, its user and its role, in two statements.
 
-Every socket reads all three before it is accepted, on a reader thread
-(`storage.readers`). Through Channels' `get_user` they were three queries, two
-of them built by the ORM: the session's row, the user's row, then the role.
-When 100 editors opened one document at once, building those two queries was
-15 % of the server's time, and the reader threads held the GIL away from the
-event loop that was accepting the same sockets. Here the session's row is one
-plain statement, and the user's row comes with the document, the membership
-and the profile in a second.
+Every socket reads all three before it is accepted. Through Channels'
+`get_user` they were three queries, two of them built by the ORM (the
+session's row, the user's row), then the role's: when 100 editors opened one
+document at once, building those two was 15 % of the server's time. Here the
+session's row is one plain statement, and the user's row comes with the
+document, the membership and the profile in a second. On PostgreSQL both are
+read on the event loop, batched with every other socket of the same turn
+(`storage.access_reads`); on the embedded SQLite, on a reader thread.
 
 The rules are Channels' (`channels.auth.get_user`) and Django's database
 sessions' own: an expired or unknown session is no session (its key is
 dropped), a session whose backend is not configured is anonymous, an inactive
 user is anonymous, and a session whose auth hash no longer matches the user's
-password is flushed. A session engine or backend other than those (a project
-that configures its own) takes Channels' own path, unchanged.
+password is flushed. A session engine, user model or backend other than
+Django's own (a project that configures its own) takes Channels' path.
 """
 
 from __future__ import annotations
@@ -31,36 +31,55 @@ from django.contrib.sessions.backends.db import SessionStore as DatabaseSession
 from django.db import DEFAULT_DB_ALIAS, connection
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
-from django.utils.functional import empty
+from django.utils.functional import LazyObject, empty
 
 from documents.identity import identity
 from documents.models import Document, Membership, Profile, Role
 from documents.permissions import document_role_and_color, role_from_row
 from documents.realtime.auth import user_of
+from documents.storage import access_reads, readers
+from documents.storage.access_reads import USER_FIELDS, UserRow, user_columns
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
-
-# Django's own user's fields that a socket uses (its id, names, the password its session's
-# hash is checked against, whether it may log in); the rest load if read.
-USER_FIELDS = ("id", "password", "username", "first_name", "last_name", "is_active")
 
 Access = tuple[Any, Document | None, Role | None, dict[str, Any]]
 
 
-def access(scope: dict[str, Any], document_id: UUID) -> Access:
+async def read_access(scope: dict[str, Any], document_id: UUID) -> Access:
     """The user, the document, the user's role on it and their identity (none for a stranger).
 
-    Sync: one call on a reader thread. The scope's session and user are
-    resolved on the way, as `user_of` would.
+    The scope's session and user are resolved on the way, as `user_of` would.
     """
     session = _unread_session(scope)
-    lazy = scope["user"]
-    if session is not None and isinstance(lazy, UserLazyObject) and lazy._wrapped is empty:
-        data = _load_session(session)
-        if data.get(BACKEND_SESSION_KEY) == MODEL_BACKEND:
-            user, document, role, chosen = _user_and_role(session, data, document_id)
-            lazy._wrapped = user
-            return _with_identity(user, document, role, chosen)
+    if connection.vendor != "postgresql" or session is None:
+        return await readers.read(access, scope, document_id)
+    reads = access_reads.reads.get()
+    key = session.session_key
+    stored = None if key is None else await reads.session_data(key, timezone.now())
+    data = _keep(session, stored)
+    if data.get(BACKEND_SESSION_KEY, MODEL_BACKEND) != MODEL_BACKEND:
+        return await readers.read(access, scope, document_id)  # Channels' path, session read
+    user_id = _user_id(data)
+    row = None if user_id is None else await reads.user_row(user_id, document_id)
+    user, flush = _checked_user(data, row)
+    if flush:
+        await readers.read(session.flush)
+    return _resolved(scope, user, document_id, row)
+
+
+def access(scope: dict[str, Any], document_id: UUID) -> Access:
+    """`read_access`, sync: one call on a reader thread."""
+    session = _unread_session(scope)
+    if session is not None:
+        key = session.session_key
+        data = _keep(session, None if key is None else _session_data(session, key))
+        if data.get(BACKEND_SESSION_KEY, MODEL_BACKEND) == MODEL_BACKEND:
+            user_id = _user_id(data)
+            row = None if user_id is None else _user_row(user_id, document_id)
+            user, flush = _checked_user(data, row)
+            if flush:
+                session.flush()
+            return _resolved(scope, user, document_id, row)
     user = user_of(scope)
     if not user.is_authenticated:
         return user, None, None, {}
@@ -68,81 +87,96 @@ def access(scope: dict[str, Any], document_id: UUID) -> Access:
 
 
 def _unread_session(scope: dict[str, Any]) -> DatabaseSession | None:
-    """The scope's session if it is a database session not read yet, with Django's own user."""
-    session = scope.get("session")
+    """The scope's session if it is a database session not read yet, its user not resolved
+    yet, and the user model Django's own."""
+    session, user = scope.get("session"), scope["user"]
+    # Channels' SessionMiddleware puts the store in a LazyObject.
+    session = (
+        session.__dict__.get("_wrapped", session) if isinstance(session, LazyObject) else session
+    )
     if type(session) is not DatabaseSession or hasattr(session, "_session_cache"):
+        return None
+    if not isinstance(user, UserLazyObject) or user._wrapped is not empty:
         return None
     return session if settings.AUTH_USER_MODEL == "auth.User" else None
 
 
-def _with_identity(user: Any, document: Document | None, role: Role | None, chosen: str) -> Access:
-    if not user.is_authenticated:
-        return user, None, None, {}
-    return user, document, role, identity(user, chosen) if role is not None else {}
-
-
-def _load_session(session: DatabaseSession) -> dict[str, Any]:
-    """What `session.load()` reads, with one plain statement; the session keeps it."""
-    data: dict[str, Any] = {}
-    key = session.session_key
-    if key is not None:
-        table = connection.ops.quote_name(session.model._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT session_data FROM {table} WHERE session_key = %s AND expire_date > %s",
-                [key, timezone.now()],
-            )
-            row = cursor.fetchone()
-        if row is None:
-            session._session_key = None  # as `load` does: the next save starts a new session
-        else:
-            data = session.decode(row[0])  # a bad signature decodes as {}
+def _keep(session: DatabaseSession, stored: str | None) -> dict[str, Any]:
+    """What `session.load()` makes of the stored data (None: no such session, or expired),
+    kept by the session as its own."""
+    if stored is None:
+        data: dict[str, Any] = {}
+        session._session_key = None  # as `load` does: the next save starts a new session
+    else:
+        data = session.decode(stored)  # a bad signature decodes as {}
     session._session_cache = data  # type: ignore[attr-defined]  # what SessionBase reads first
     return data
 
 
-def _user_and_role(
-    session: DatabaseSession, data: dict[str, Any], document_id: UUID
-) -> tuple[Any, Document | None, Role | None, str]:
-    """The session's user (anonymous when it may not be) and their role and caret colour."""
-    anonymous = AnonymousUser(), None, None, ""
-    if MODEL_BACKEND not in settings.AUTHENTICATION_BACKENDS or SESSION_KEY not in data:
-        return anonymous
-    user_model = get_user_model()
-    user_id = user_model._meta.pk.to_python(data[SESSION_KEY])
-    row = _user_row(user_model, user_id, document_id)
+def _user_id(data: dict[str, Any]) -> Any:
+    """The session's user id; None when it has no user, no backend, or one not configured."""
+    if data.get(BACKEND_SESSION_KEY) != MODEL_BACKEND or SESSION_KEY not in data:
+        return None
+    if MODEL_BACKEND not in settings.AUTHENTICATION_BACKENDS:
+        return None
+    return get_user_model()._meta.pk.to_python(data[SESSION_KEY])  # type: ignore[union-attr]
+
+
+def _checked_user(data: dict[str, Any], row: UserRow | None) -> tuple[Any, bool]:
+    """The row's user if they may be the session's (else None), and whether to flush it."""
     if row is None:
-        return anonymous
-    values, role_row = row[: len(USER_FIELDS)], row[len(USER_FIELDS) :]
-    user = user_model.from_db(DEFAULT_DB_ALIAS, list(USER_FIELDS), values)
+        return None, False
+    user = get_user_model().from_db(DEFAULT_DB_ALIAS, list(USER_FIELDS), row[: len(USER_FIELDS)])
     user.is_active = bool(user.is_active)
     if not ModelBackend().user_can_authenticate(user):
-        return anonymous
+        return None, False
     session_hash = data.get(HASH_SESSION_KEY)
     if not (session_hash and constant_time_compare(session_hash, user.get_session_auth_hash())):
-        session.flush()  # as Channels does: a changed password ends the session
-        return anonymous
-    return (user, *role_from_row(user.pk, document_id, role_row))
+        return None, True  # as Channels does: a changed password ends the session
+    return user, False
 
 
-def _user_row(user_model: Any, user_id: Any, document_id: UUID) -> tuple[Any, ...] | None:
-    """The user's fields, then the document's owner and title (NULL when it does not exist or
-    is in the trash), the user's membership role and their chosen caret colour."""
+def _resolved(scope: dict[str, Any], user: Any, document_id: UUID, row: UserRow | None) -> Access:
+    """The scope's user set, and what the socket learns from the row."""
+    scope["user"]._wrapped = user = user or AnonymousUser()
+    if row is None or not user.is_authenticated:
+        return user, None, None, {}
+    return _with_identity(user, *role_from_row(user.pk, document_id, row[len(USER_FIELDS) :]))
+
+
+def _with_identity(user: Any, document: Document | None, role: Role | None, chosen: str) -> Access:
+    return user, document, role, identity(user, chosen) if role is not None else {}
+
+
+def _session_data(session: DatabaseSession, key: str) -> str | None:
+    table = connection.ops.quote_name(session.model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT session_data FROM {table} WHERE session_key = %s AND expire_date > %s",
+            [key, timezone.now()],
+        )
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def _user_row(user_id: Any, document_id: UUID) -> UserRow | None:
+    """As `AccessReads.user_row`, on Django's connection."""
     quote = connection.ops.quote_name
-    meta = user_model._meta
-    columns = ", ".join(f"u.{quote(meta.get_field(name).column)}" for name in USER_FIELDS)
+    meta = get_user_model()._meta
+    pk = quote(meta.pk.column)  # type: ignore[union-attr]
+    columns = ", ".join(f"u.{quote(column)}" for column in user_columns())
     sql = (
         f"SELECT {columns}, d.owner_id, d.title, m.role, p.caret_color "
         f"FROM {quote(meta.db_table)} u "
         f"LEFT JOIN {quote(Document._meta.db_table)} d "
         f"ON d.id = %s AND d.trashed_at IS NULL "
         f"LEFT JOIN {quote(Membership._meta.db_table)} m "
-        f"ON m.document_id = d.id AND m.user_id = u.{quote(meta.pk.column)} "
-        f"LEFT JOIN {quote(Profile._meta.db_table)} p ON p.user_id = u.{quote(meta.pk.column)} "
-        f"WHERE u.{quote(meta.pk.column)} = %s"
+        f"ON m.document_id = d.id AND m.user_id = u.{pk} "
+        f"LEFT JOIN {quote(Profile._meta.db_table)} p ON p.user_id = u.{pk} "
+        f"WHERE u.{pk} = %s"
     )
     key = Document._meta.pk.get_db_prep_value(document_id, connection)  # type: ignore[union-attr]
     with connection.cursor() as cursor:
         cursor.execute(sql, [key, user_id])
-        row: tuple[Any, ...] | None = cursor.fetchone()
+        row: UserRow | None = cursor.fetchone()
     return row

@@ -19,6 +19,7 @@ from documents.per_loop import PerLoop
 from documents.presence import online as presence_registry
 from documents.realtime.room import Connection, Room
 from documents.realtime.writer import Writer
+from documents.storage import access_reads
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +149,7 @@ class RoomRegistry:
         await asyncio.gather(*(room.close() for room in rooms), return_exceptions=True)
         await asyncio.gather(*self._closing.values(), return_exceptions=True)
         await self.writer.close()
+        await access_reads.reads.get().close()  # this loop's way-in reads' connection
 
 
 _registries = PerLoop(RoomRegistry)

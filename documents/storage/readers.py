@@ -1,9 +1,10 @@
-"""The reads on a socket's way in: its session, its user, its role.
+"""Reads on threads of their own: a socket's way in on SQLite, the events socket's user, the
+comments' roles.
 
-Every socket reads them before it is accepted. On the ORM's one shared worker
-thread they ran one after another: 100 editors opening a document at once
-waited in line for 200 calls of a few round trips each. Four threads run them
-side by side.
+On the ORM's one shared worker thread they ran one after another: 100 editors
+opening a document at once waited in line for 200 calls of a few round trips
+each. Four threads run them side by side. (On PostgreSQL a document socket's
+way in is read on the event loop instead: `access_reads.py`.)
 """
 
 from __future__ import annotations

@@ -48,8 +48,8 @@ async def test_a_dropped_connection_fails_one_attempt_and_the_next_gets_a_new_on
     commits = AsyncCommits(idle_seconds=10)
     try:
         await commits.append([store.Pending(document.id, b"a", None)])
-        assert commits._conn is not None
-        await asyncio.to_thread(terminate_backend, commits._conn.info.backend_pid)
+        assert commits._conn.backend_pid is not None
+        await asyncio.to_thread(terminate_backend, commits._conn.backend_pid)
         with pytest.raises(psycopg.OperationalError):
             await commits.append([store.Pending(document.id, b"lost", None)])
         assert await commits.answers()
@@ -63,7 +63,7 @@ async def test_an_idle_connection_is_given_back(document):
     commits = AsyncCommits(idle_seconds=0.05)
     await commits.append([store.Pending(document.id, b"a", None)])
     deadline = asyncio.get_running_loop().time() + 5
-    while commits._conn is not None:
+    while commits._conn.backend_pid is not None:
         assert asyncio.get_running_loop().time() < deadline, "the idle connection was kept"
         await asyncio.sleep(0.01)
     # And a later commit opens one again.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.db import OperationalError
@@ -43,12 +45,22 @@ async def test_the_real_stack_refuses_with_a_retry_code_when_the_session_cannot_
 ):
     from django.contrib.sessions.backends.db import SessionStore
 
+    from documents.realtime import access
+    from documents.storage import loop_connection
     from editor_project.asgi import application
 
-    def unavailable(self, *args, **kwargs):
+    def unavailable(*args, **kwargs):
         raise OperationalError("connection refused")
 
+    # Every path to the session's row: Channels' own, the reader thread's, and
+    # (PostgreSQL) the event loop's, whose database refuses the connection for real.
     monkeypatch.setattr(SessionStore, "load", unavailable)
+    monkeypatch.setattr(access, "_session_data", unavailable)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        refused = probe.getsockname()[1]
+    params = {**loop_connection.connection_params(), "host": "127.0.0.1", "port": refused}
+    monkeypatch.setattr(loop_connection, "connection_params", lambda: params)
     comm = WebsocketCommunicator(
         application,
         "/ws/documents/00000000-0000-0000-0000-000000000000",

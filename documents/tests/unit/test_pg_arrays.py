@@ -45,7 +45,7 @@ def test_arrays_read_back_as_sent_on_djangos_connection(n: int) -> None:
 async def test_arrays_read_back_as_sent_on_the_writers_own_connection() -> None:
     require_postgresql()
     ids, data, authors = _values(random.Random(7), 9)
-    conn = await psycopg.AsyncConnection.connect(**commits._connection_params(), autocommit=True)
+    conn = await psycopg.AsyncConnection.connect(**commits.connection_params(), autocommit=True)
     try:
         pg_arrays.teach(conn)
         async with conn.cursor() as cursor:

@@ -1,0 +1,176 @@
+"""The way-in reads of sockets that arrive together, on the event loop, a statement per batch.
+
+On reader threads, 100 editors opening one document at once made 300 small
+reads that each handed the GIL back and forth with the event loop accepting
+those same sockets: a turn of the loop that ran 38 ms of its own work took
+256 ms. Here every socket that asks in the same turn of the loop is answered
+by one statement over psycopg's async connection: one for the sessions' rows,
+one for the users' rows with each one's document, membership and profile.
+A batch that is in flight does not hold the next: what arrives meanwhile goes
+in the next one.
+
+PostgreSQL only (the embedded SQLite default keeps the reader threads). The
+connection is this loop's own, in autocommit, opened with the settings of
+Django's default database; a read that finds it broken (a database restart)
+runs once more on a new one, and a failure reaches every caller of the batch
+as Django's `OperationalError`, as the ORM would raise it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+import psycopg
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
+from django.db import OperationalError
+
+from documents.models import Document, Membership, Profile
+from documents.per_loop import PerLoop
+from documents.storage.loop_connection import LoopConnection
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+IDLE_CONNECTION_SECONDS = 10.0
+
+# Django's own user's fields that a socket uses (its id, names, the password its
+# session's hash is checked against, whether it may log in); the rest load if read.
+USER_FIELDS = ("id", "password", "username", "first_name", "last_name", "is_active")
+
+UserRow = tuple[Any, ...]  # USER_FIELDS, then the document's owner and title, role, colour
+
+
+def user_columns() -> list[str]:
+    """The columns of USER_FIELDS."""
+    column = {field.attname: field.column for field in get_user_model()._meta.concrete_fields}
+    return [column[name] for name in USER_FIELDS]
+
+
+class Batcher(Generic[K, V]):
+    """Calls made in the same turn of the loop, answered by one call of `fetch` with all
+    their keys (in order: one value per key)."""
+
+    def __init__(self, fetch: Callable[[list[K]], Awaitable[Sequence[V]]]) -> None:
+        self._fetch = fetch
+        self._waiting: list[tuple[K, asyncio.Future[V]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def get(self, key: K) -> V:
+        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+        self._waiting.append((key, future))
+        if self._task is None:
+            # Starts on the loop's next turn: the sockets of this one are in the batch.
+            self._task = asyncio.get_running_loop().create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    values = await self._fetch([key for key, _ in batch])
+                except asyncio.CancelledError:
+                    for _, future in batch:
+                        future.cancel()
+                    raise
+                except Exception as exc:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, future), value in zip(batch, values, strict=True):
+                    if not future.done():  # a caller that gave up (its socket closed)
+                        future.set_result(value)
+        finally:
+            self._task = None
+            for _, future in self._waiting:
+                future.cancel()  # only if the drain itself was cancelled (shutdown)
+
+
+class AccessReads:
+    """One event loop's batched reads: `session_data` and `user_row`."""
+
+    def __init__(self, idle_seconds: float = IDLE_CONNECTION_SECONDS) -> None:
+        self.conn = LoopConnection(idle_seconds)
+        self._sessions: Batcher[tuple[str, datetime], str | None] = Batcher(self._fetch_sessions)
+        self._users: Batcher[tuple[Any, UUID], UserRow | None] = Batcher(self._fetch_users)
+
+    async def session_data(self, session_key: str, now: datetime) -> str | None:
+        """The session's stored data, None when there is no such session or it expired."""
+        return await self._sessions.get((session_key, now))
+
+    async def user_row(self, user_id: Any, document_id: UUID) -> UserRow | None:
+        """The user's USER_FIELDS, then the document's owner and title (NULL: no such
+        document, or in the trash), the membership's role and the profile's caret colour;
+        None when there is no such user."""
+        return await self._users.get((user_id, document_id))
+
+    async def close(self) -> None:
+        """Give the connection back (shutdown, tests)."""
+        await self.conn.close()
+
+    async def _fetch_sessions(self, keys: list[tuple[str, datetime]]) -> list[str | None]:
+        # One instant for the batch: the latest asked, so none is read as live later than asked.
+        now = max(at for _, at in keys)
+        rows = await self._query(_sessions_sql(), [[key for key, _ in keys], now])
+        found = dict(rows)
+        return [found.get(key) for key, _ in keys]
+
+    async def _fetch_users(self, wanted: list[tuple[Any, UUID]]) -> list[UserRow | None]:
+        rows = await self._query(
+            _users_sql(),
+            [list(range(len(wanted))), [int(u) for u, _ in wanted], [d for _, d in wanted]],
+        )
+        by_index: dict[int, UserRow] = {row[0]: row[1:] for row in rows}
+        return [by_index.get(i) for i in range(len(wanted))]
+
+    async def _query(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+        try:
+            try:
+                rows = await self._run(sql, params)
+            except (psycopg.OperationalError, psycopg.InterfaceError):
+                await self.conn.close()  # broken (a restart): a read can be repeated
+                rows = await self._run(sql, params)
+        except psycopg.Error as exc:
+            await self.conn.close()
+            raise OperationalError(str(exc)) from exc
+        self.conn.used()
+        return rows
+
+    async def _run(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+        conn = await self.conn.get()
+        async with conn.cursor() as cursor:
+            await cursor.execute(sql, params)
+            return await cursor.fetchall()
+
+
+reads: PerLoop[AccessReads] = PerLoop(AccessReads)
+
+
+def _sessions_sql() -> str:
+    table = Session._meta.db_table
+    return (
+        f'SELECT session_key, session_data FROM "{table}" '
+        "WHERE session_key = ANY(%s) AND expire_date > %s"
+    )
+
+
+def _users_sql() -> str:
+    meta = get_user_model()._meta
+    pk = meta.pk.column  # type: ignore[union-attr]
+    columns = ", ".join(f'u."{column}"' for column in user_columns())
+    return (
+        f"SELECT r.n, {columns}, d.owner_id, d.title, m.role, p.caret_color "
+        "FROM unnest(%s::int[], %s::bigint[], %s::uuid[]) AS r(n, user_id, document_id) "
+        f'JOIN "{meta.db_table}" u ON u."{pk}" = r.user_id '
+        f'LEFT JOIN "{Document._meta.db_table}" d '
+        "ON d.id = r.document_id AND d.trashed_at IS NULL "
+        f'LEFT JOIN "{Membership._meta.db_table}" m '
+        f'ON m.document_id = d.id AND m.user_id = u."{pk}" '
+        f'LEFT JOIN "{Profile._meta.db_table}" p ON p.user_id = u."{pk}"'
+    )

@@ -1,0 +1,80 @@
+"""An async psycopg connection of Django's default database, for work done on the event loop.
+
+Opened with Django's settings for the database when first needed, in
+autocommit (each statement its own transaction); given back after
+`idle_seconds` without use, and closed by its user after any failure, so the
+next use after a database restart gets a new one. Django's ORM is not
+involved, so neither are its per-query housekeeping and its connection checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+from django.db import connection
+
+
+def connection_params() -> dict[str, Any]:
+    """Django's parameters for the default database, without what is Django's own."""
+    params = dict(connection.get_connection_params())
+    for django_only in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(django_only, None)
+    return params
+
+
+class LoopConnection:
+    """One connection, held between uses and given back when idle."""
+
+    def __init__(self, idle_seconds: float) -> None:
+        self._idle_seconds = idle_seconds
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._idle: asyncio.TimerHandle | None = None
+        self._closing: set[asyncio.Task[None]] = set()
+
+    async def get(
+        self,
+        opened: Callable[[psycopg.AsyncConnection[Any]], None] | None = None,
+        **options: Any,
+    ) -> psycopg.AsyncConnection[Any]:
+        """The connection, opened with `options` if there is none (`opened` is then called
+        with it); it is not given back as idle until `used`."""
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(
+                **connection_params(), autocommit=True, **options
+            )
+            if opened is not None:
+                opened(self._conn)
+        return self._conn
+
+    def used(self) -> None:
+        """A use ended well: the connection is given back if the next is long in coming."""
+        self._idle = asyncio.get_running_loop().call_later(self._idle_seconds, self._close_idle)
+
+    @property
+    def backend_pid(self) -> int | None:
+        """The database's process serving the connection, if one is open (tests, logs)."""
+        return None if self._conn is None or self._conn.closed else self._conn.info.backend_pid
+
+    async def close(self) -> None:
+        """Give the connection back (idle, shutdown, tests, or after a failure)."""
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    def _close_idle(self) -> None:
+        self._idle = None
+        # Closing sends a goodbye: a timer's callback cannot await it.
+        task = asyncio.get_running_loop().create_task(self.close())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
