@@ -832,8 +832,9 @@ const main = async () => {
   const run = { edit: runEdit, awareness: runAwareness, open: runOpen, herd: runHerd, ingest: runIngest }[mode]
   if (!run) throw new Error(`unknown mode ${mode}`)
   const result = await run()
-  emit(result)
-  process.exit(0)
+  // Exit once the result is written: a pipe takes 64 KiB at once, and an exit right after a
+  // longer line (every latency sample, for a runner merging generators) cut it there.
+  process.stdout.write(JSON.stringify(result) + '\n', () => process.exit(0))
 }
 
 main().catch((err) => {
