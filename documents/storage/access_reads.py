@@ -132,19 +132,15 @@ class AccessReads:
     async def _query(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
         try:
             try:
-                rows = await self._run(sql, params)
+                return await self._run(sql, params)
             except (psycopg.OperationalError, psycopg.InterfaceError):
-                await self.conn.close()  # broken (a restart): a read can be repeated
-                rows = await self._run(sql, params)
+                # Broken (a restart), and closed by now: a read can be repeated on a new one.
+                return await self._run(sql, params)
         except psycopg.Error as exc:
-            await self.conn.close()
             raise OperationalError(str(exc)) from exc
-        self.conn.used()
-        return rows
 
     async def _run(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-        conn = await self.conn.get()
-        async with conn.cursor() as cursor:
+        async with self.conn.using() as conn, conn.cursor() as cursor:
             await cursor.execute(sql, params)
             return await cursor.fetchall()
 

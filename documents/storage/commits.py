@@ -36,21 +36,16 @@ class AsyncCommits:
         """Append the batch in one statement; raises what psycopg raises (the connection is
         closed then)."""
         prepare = bool(conf.get("PREPARE_COMMITS"))
-        try:
-            conn = await self._conn.get(
-                pg_arrays.teach,
-                # Only the statement asked to be prepared is (never by counting).
-                prepare_threshold=store.NEVER_BY_COUNT if prepare else None,
+        # Only the statement asked to be prepared is (never by counting).
+        threshold = store.NEVER_BY_COUNT if prepare else None
+        async with (
+            self._conn.using(pg_arrays.teach, prepare_threshold=threshold) as conn,
+            conn.cursor() as cursor,
+        ):
+            await cursor.execute(
+                store.append_sql(), store.append_params(batch), prepare=prepare or None
             )
-            async with conn.cursor() as cursor:
-                await cursor.execute(
-                    store.append_sql(), store.append_params(batch), prepare=prepare or None
-                )
-                bumped = await cursor.fetchall()
-        except BaseException:
-            await self.close()
-            raise
-        self._conn.used()
+            bumped = await cursor.fetchall()
         return store.appended(batch, bumped)
 
     async def answers(self) -> bool:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import psycopg
 from django.db import connection
+
+CLOSE_WAIT_SECONDS = 5.0
 
 
 def connection_params() -> dict[str, Any]:
@@ -27,35 +29,43 @@ def connection_params() -> dict[str, Any]:
 
 
 class LoopConnection:
-    """One connection, held between uses and given back when idle."""
+    """One connection, held between uses and given back when idle.
+
+    Every use holds it alone (`using`), the idle close included: a connection
+    closed while another task's statement was in flight on it was freed under
+    that statement (two batches of reads shared one, and a crash followed).
+    """
 
     def __init__(self, idle_seconds: float) -> None:
         self._idle_seconds = idle_seconds
         self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._lock = asyncio.Lock()
         self._idle: asyncio.TimerHandle | None = None
         self._closing: set[asyncio.Task[None]] = set()
 
-    async def get(
+    @contextlib.asynccontextmanager
+    async def using(
         self,
         opened: Callable[[psycopg.AsyncConnection[Any]], None] | None = None,
         **options: Any,
-    ) -> psycopg.AsyncConnection[Any]:
-        """The connection, opened with `options` if there is none (`opened` is then called
-        with it); it is not given back as idle until `used`."""
-        if self._idle is not None:
-            self._idle.cancel()
-            self._idle = None
-        if self._conn is None or self._conn.closed:
-            self._conn = await psycopg.AsyncConnection.connect(
-                **connection_params(), autocommit=True, **options
-            )
-            if opened is not None:
-                opened(self._conn)
-        return self._conn
-
-    def used(self) -> None:
-        """A use ended well: the connection is given back if the next is long in coming."""
-        self._idle = asyncio.get_running_loop().call_later(self._idle_seconds, self._close_idle)
+    ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """The connection, for this task alone; opened with `options` if there is none
+        (`opened` is then called with it). Any error inside closes it."""
+        async with self._lock:
+            self._cancel_idle()
+            if self._conn is None or self._conn.closed:
+                self._conn = await psycopg.AsyncConnection.connect(
+                    **connection_params(), autocommit=True, **options
+                )
+                if opened is not None:
+                    opened(self._conn)
+            try:
+                yield self._conn
+            except BaseException:
+                await self._close_now()
+                raise
+            loop = asyncio.get_running_loop()
+            self._idle = loop.call_later(self._idle_seconds, self._close_idle)
 
     @property
     def backend_pid(self) -> int | None:
@@ -63,10 +73,25 @@ class LoopConnection:
         return None if self._conn is None or self._conn.closed else self._conn.info.backend_pid
 
     async def close(self) -> None:
-        """Give the connection back (idle, shutdown, tests, or after a failure)."""
+        """Give the connection back (shutdown, tests), once no statement is in flight on it
+        (or after CLOSE_WAIT_SECONDS: a database that hangs must not hang a shutdown)."""
+        try:
+            await asyncio.wait_for(self._lock.acquire(), CLOSE_WAIT_SECONDS)
+        except TimeoutError:
+            await self._close_now()
+            return
+        try:
+            await self._close_now()
+        finally:
+            self._lock.release()
+
+    def _cancel_idle(self) -> None:
         if self._idle is not None:
             self._idle.cancel()
             self._idle = None
+
+    async def _close_now(self) -> None:
+        self._cancel_idle()
         conn, self._conn = self._conn, None
         if conn is not None:
             with contextlib.suppress(Exception):

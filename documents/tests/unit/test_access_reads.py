@@ -63,3 +63,32 @@ async def test_a_caller_that_gives_up_does_not_hold_the_others():
     assert await kept == 2
     with pytest.raises(asyncio.CancelledError):
         await gone
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("integration")
+async def test_a_connection_is_never_closed_under_a_statement_in_flight():
+    """Many tasks share one connection, given back as soon as each use ends (idle 0 s): the
+    idle close waits for the statement in flight, so none finds its connection closed."""
+    from documents.storage.loop_connection import LoopConnection
+
+    shared = LoopConnection(idle_seconds=0)
+    pids: set[int] = set()
+
+    async def use(i: int) -> int:
+        await asyncio.sleep(0.0005 * (i % 7))  # arrivals spread over several turns
+        async with shared.using() as conn, conn.cursor() as cursor:
+            await cursor.execute("SELECT %s::int, pg_backend_pid() FROM pg_sleep(0.001)", [i])
+            value, pid = await cursor.fetchone()
+            pids.add(pid)
+            return value
+
+    try:
+        for wave in range(5):
+            # The idle closes queue behind the uses in flight; between waves they run.
+            numbers = range(wave * 40, (wave + 1) * 40)
+            assert await asyncio.gather(*(use(i) for i in numbers)) == list(numbers)
+            await asyncio.sleep(0.05)
+    finally:
+        await shared.close()
+    assert len(pids) >= 5  # given back and opened again each time
