@@ -31,7 +31,7 @@ from documents import conf
 from documents.comments.sockets import events_sockets
 from documents.permissions import document_role
 from documents.realtime import messages
-from documents.realtime.auth import resolve_user
+from documents.realtime.access import read_user
 from documents.realtime.close_codes import CloseCode
 from documents.storage import readers
 
@@ -46,7 +46,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         """Authenticated users only; join the user's notifications group."""
         # A database error here (it is away) closes the socket with 4500 (outage guard).
-        self.user: Any = await resolve_user(self.scope) if "user" in self.scope else None
+        self.user: Any = await read_user(self.scope) if "user" in self.scope else None
         self.documents: dict[str, UUID] = {}  # group name -> document id
         self.frames: list[float] = []
         self.counted = False  # whether this socket holds a place in the user's count

@@ -45,8 +45,15 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 Access = tuple[Any, Document | None, Role | None, dict[str, Any]]
 
 
-async def read_access(scope: dict[str, Any], document_id: UUID) -> Access:
-    """The user, the document, the user's role on it and their identity (none for a stranger).
+async def read_user(scope: dict[str, Any]) -> Any:
+    """The scope's user, resolved as `user_of` would (the events socket's way in)."""
+    user, _, _, _ = await read_access(scope, None)
+    return user
+
+
+async def read_access(scope: dict[str, Any], document_id: UUID | None) -> Access:
+    """The user, the document, the user's role on it and their identity (none for a stranger,
+    nor without a document).
 
     The scope's session and user are resolved on the way, as `user_of` would.
     """
@@ -67,7 +74,7 @@ async def read_access(scope: dict[str, Any], document_id: UUID) -> Access:
     return _resolved(scope, user, document_id, row)
 
 
-def access(scope: dict[str, Any], document_id: UUID) -> Access:
+def access(scope: dict[str, Any], document_id: UUID | None) -> Access:
     """`read_access`, sync: one call on a reader thread."""
     session = _unread_session(scope)
     if session is not None:
@@ -81,7 +88,7 @@ def access(scope: dict[str, Any], document_id: UUID) -> Access:
                 session.flush()
             return _resolved(scope, user, document_id, row)
     user = user_of(scope)
-    if not user.is_authenticated:
+    if not user.is_authenticated or document_id is None:
         return user, None, None, {}
     return _with_identity(user, *document_role_and_color(user, document_id))
 
@@ -136,10 +143,12 @@ def _checked_user(data: dict[str, Any], row: UserRow | None) -> tuple[Any, bool]
     return user, False
 
 
-def _resolved(scope: dict[str, Any], user: Any, document_id: UUID, row: UserRow | None) -> Access:
+def _resolved(
+    scope: dict[str, Any], user: Any, document_id: UUID | None, row: UserRow | None
+) -> Access:
     """The scope's user set, and what the socket learns from the row."""
     scope["user"]._wrapped = user = user or AnonymousUser()
-    if row is None or not user.is_authenticated:
+    if row is None or not user.is_authenticated or document_id is None:
         return user, None, None, {}
     return _with_identity(user, *role_from_row(user.pk, document_id, row[len(USER_FIELDS) :]))
 
@@ -159,7 +168,7 @@ def _session_data(session: DatabaseSession, key: str) -> str | None:
     return None if row is None else row[0]
 
 
-def _user_row(user_id: Any, document_id: UUID) -> UserRow | None:
+def _user_row(user_id: Any, document_id: UUID | None) -> UserRow | None:
     """As `AccessReads.user_row`, on Django's connection."""
     quote = connection.ops.quote_name
     meta = get_user_model()._meta

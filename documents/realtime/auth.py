@@ -2,11 +2,10 @@
 
 Channels' AuthMiddleware reads the session and the user through the ORM's one
 shared worker thread before the consumer runs. Here the middleware only puts
-an unresolved user into the scope; the consumer resolves it on a reader
-thread (`storage.readers`), in the same trip as whatever else it reads on its
-way in. The document socket reads the user and its role on the document in one
-call: as two, 100 editors opening one document at once queued all their user
-reads ahead of every role read, and each paid a thread hop of its own.
+an unresolved user into the scope; the consumer resolves it with whatever
+else it reads on its way in (`realtime/access.py`: the document socket reads
+the user and its role on the document together, batched with the other
+sockets arriving at the same time).
 
 The rules are Channels' own (`get_user`: the session's user, its auth hash
 verified); anything that reads `scope["user"]` before it is resolved gets
@@ -21,11 +20,9 @@ from channels.auth import AuthMiddleware, UserLazyObject, get_user
 from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.utils.functional import empty
 
-from documents.storage import readers
-
 
 class DeferredAuthMiddleware(AuthMiddleware):
-    """Leave scope["user"] for the consumer to resolve (`user_of`, `resolve_user`)."""
+    """Leave scope["user"] for the consumer to resolve (`user_of`, `access.read_user`)."""
 
     async def resolve_scope(self, scope: dict[str, Any]) -> None:
         return None
@@ -37,11 +34,6 @@ def user_of(scope: dict[str, Any]) -> Any:
     if isinstance(user, UserLazyObject) and user._wrapped is empty:
         user._wrapped = get_user.func(scope)
     return user
-
-
-async def resolve_user(scope: dict[str, Any]) -> Any:
-    """`user_of` on a reader thread."""
-    return await readers.read(user_of, scope)
 
 
 def auth_middleware_stack(inner: Any) -> Any:

@@ -98,16 +98,16 @@ class AccessReads:
     def __init__(self, idle_seconds: float = IDLE_CONNECTION_SECONDS) -> None:
         self.conn = LoopConnection(idle_seconds)
         self._sessions: Batcher[tuple[str, datetime], str | None] = Batcher(self._fetch_sessions)
-        self._users: Batcher[tuple[Any, UUID], UserRow | None] = Batcher(self._fetch_users)
+        self._users: Batcher[tuple[Any, UUID | None], UserRow | None] = Batcher(self._fetch_users)
 
     async def session_data(self, session_key: str, now: datetime) -> str | None:
         """The session's stored data, None when there is no such session or it expired."""
         return await self._sessions.get((session_key, now))
 
-    async def user_row(self, user_id: Any, document_id: UUID) -> UserRow | None:
+    async def user_row(self, user_id: Any, document_id: UUID | None) -> UserRow | None:
         """The user's USER_FIELDS, then the document's owner and title (NULL: no such
-        document, or in the trash), the membership's role and the profile's caret colour;
-        None when there is no such user."""
+        document, or in the trash, or none asked), the membership's role and the profile's
+        caret colour; None when there is no such user."""
         return await self._users.get((user_id, document_id))
 
     async def close(self) -> None:
@@ -121,7 +121,7 @@ class AccessReads:
         found = dict(rows)
         return [found.get(key) for key, _ in keys]
 
-    async def _fetch_users(self, wanted: list[tuple[Any, UUID]]) -> list[UserRow | None]:
+    async def _fetch_users(self, wanted: list[tuple[Any, UUID | None]]) -> list[UserRow | None]:
         rows = await self._query(
             _users_sql(),
             [list(range(len(wanted))), [int(u) for u, _ in wanted], [d for _, d in wanted]],

@@ -87,10 +87,18 @@ async def test_a_stranger_and_a_visitor_without_a_session_are_told_apart(persona
     assert trips == WAY_IN * 2
 
 
-async def test_the_events_socket_reads_its_user_on_a_reader_thread(personas, trips):
+async def test_the_events_socket_reads_its_user_the_same_way(personas, trips):
     cookie = await database_sync_to_async(session_cookie)(personas["editor"])
     comm = socket("/ws/events/", cookie)
     connected, _ = await comm.connect()
     assert connected
-    assert trips == ["user_of"]
+    assert trips == WAY_IN
     await comm.disconnect()
+    # Without a session: refused as before, with the retry-free code.
+    comm = socket("/ws/events/", None)
+    connected, _ = await comm.connect()
+    assert connected
+    closed = await comm.receive_output()
+    assert closed["type"] == "websocket.close"
+    assert closed["code"] == CloseCode.NOT_AUTHENTICATED
+    assert trips == WAY_IN * 2

@@ -324,3 +324,24 @@ def test_a_database_that_refuses_fails_the_read_with_djangos_error(personas, doc
     monkeypatch.setattr(loop_connection, "connection_params", lambda: params)
     with pytest.raises(OperationalError):
         async_to_sync(on_a_loop)(scope_of(key), document.id)
+
+
+def test_a_user_read_without_a_document_gets_no_role(personas, path):
+    key = logged_in(personas["owner"])
+    _, (user, found, role, ident) = read(key, None, path)
+    assert user.pk == personas["owner"].pk and (found, role, ident) == (None, None, {})
+    scope = scope_of(key)
+    if path == "thread":
+        return
+    user = async_to_sync(on_a_loop_user)(scope)
+    assert user.pk == personas["owner"].pk and scope["user"].pk == user.pk
+    assert not async_to_sync(on_a_loop_user)(scope_of(None)).is_authenticated
+
+
+async def on_a_loop_user(scope: dict[str, Any]) -> Any:
+    from documents.realtime.access import read_user
+
+    try:
+        return await read_user(scope)
+    finally:
+        await access_reads.reads.get().close()
