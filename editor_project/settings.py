@@ -94,6 +94,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
     DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+else:
+    # A database host that drops packets must not hold a connection attempt (a socket's way
+    # in, a commit) for the kernel's TCP timeout; a ?connect_timeout= in the URL wins.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 10)
 
 REDIS_URL = env_str("REDIS_URL")
 CHANNEL_LAYERS: dict[str, Any]

@@ -18,7 +18,7 @@ PROBE = (
     "'name': str(settings.DATABASES['default']['NAME']), 'layer': layer['BACKEND'], "
     "'capacity': layer['CONFIG'].get('capacity'), 'debug': settings.DEBUG, "
     "'secure_cookie': settings.SESSION_COOKIE_SECURE, 'collab': settings.COLLAB, "
-    "'site_url': settings.SITE_URL}))"
+    "'site_url': settings.SITE_URL, 'options': settings.DATABASES['default'].get('OPTIONS')}))"
 )
 
 
@@ -60,6 +60,13 @@ def test_urls_switch_to_postgresql_and_redis():
     assert result["name"] == "collab"
     # Redis pub/sub: a process reads its messages as fast as they come (issue 9, item 8).
     assert result["layer"] == "documents.realtime.layer.PubSubChannelLayer"
+    assert result["options"]["connect_timeout"] == 10
+
+
+def test_the_urls_own_connect_timeout_wins():
+    url = "postgres://u@db.example:5433/collab?connect_timeout=3"
+    result = json.loads(probe(DATABASE_URL=url).stdout)
+    assert int(result["options"]["connect_timeout"]) == 3
 
 
 def test_the_list_based_redis_layer_is_still_there_on_request():
