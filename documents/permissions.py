@@ -53,20 +53,30 @@ def document_role_and_color(
     """
     if not user.is_authenticated:
         return (*document_role(user, document_id), "")
-    quote = connection.ops.quote_name
     sql = (
-        f"SELECT d.owner_id, d.title, m.role, p.caret_color "
-        f"FROM {quote(Document._meta.db_table)} d "
-        f"LEFT JOIN {quote(Membership._meta.db_table)} m "
-        f"ON m.document_id = d.id AND m.user_id = %s "
-        f"LEFT JOIN {quote(Profile._meta.db_table)} p ON p.user_id = %s "
-        f"WHERE d.id = %s AND d.trashed_at IS NULL"
+        f"SELECT {ROLE_COLUMNS} FROM {connection.ops.quote_name(Document._meta.db_table)} d "
+        f"{role_joins('%s')} WHERE d.id = %s AND d.trashed_at IS NULL"
     )
     key = Document._meta.pk.get_db_prep_value(document_id, connection)  # type: ignore[union-attr]
     with connection.cursor() as cursor:
         cursor.execute(sql, [user.pk, user.pk, key])
         row = cursor.fetchone()
     return role_from_row(user.pk, document_id, row)
+
+
+# What `role_from_row` reads, beside a document d and `role_joins`.
+ROLE_COLUMNS = "d.owner_id, d.title, m.role, p.caret_color"
+
+
+def role_joins(user: str) -> str:
+    """The joins beside a document d that find the membership (m) and the profile (p) of the
+    user `user` (an SQL expression): one row at most each, both being unique per user."""
+    quote = connection.ops.quote_name
+    return (
+        f"LEFT JOIN {quote(Membership._meta.db_table)} m "
+        f"ON m.document_id = d.id AND m.user_id = {user} "
+        f"LEFT JOIN {quote(Profile._meta.db_table)} p ON p.user_id = {user}"
+    )
 
 
 def role_from_row(

@@ -34,11 +34,11 @@ from django.utils.crypto import constant_time_compare
 from django.utils.functional import LazyObject, empty
 
 from documents.identity import identity
-from documents.models import Document, Membership, Profile, Role
+from documents.models import Document, Role
 from documents.permissions import document_role_and_color, role_from_row
 from documents.realtime.auth import user_of
 from documents.storage import access_reads, readers
-from documents.storage.access_reads import USER_FIELDS, UserRow, user_columns
+from documents.storage.access_reads import USER_FIELDS, UserRow, user_and_role_sql
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -170,20 +170,7 @@ def _session_data(session: DatabaseSession, key: str) -> str | None:
 
 def _user_row(user_id: Any, document_id: UUID | None) -> UserRow | None:
     """As `AccessReads.user_row`, on Django's connection."""
-    quote = connection.ops.quote_name
-    meta = get_user_model()._meta
-    pk = quote(meta.pk.column)  # type: ignore[union-attr]
-    columns = ", ".join(f"u.{quote(column)}" for column in user_columns())
-    sql = (
-        f"SELECT {columns}, d.owner_id, d.title, m.role, p.caret_color "
-        f"FROM {quote(meta.db_table)} u "
-        f"LEFT JOIN {quote(Document._meta.db_table)} d "
-        f"ON d.id = %s AND d.trashed_at IS NULL "
-        f"LEFT JOIN {quote(Membership._meta.db_table)} m "
-        f"ON m.document_id = d.id AND m.user_id = u.{pk} "
-        f"LEFT JOIN {quote(Profile._meta.db_table)} p ON p.user_id = u.{pk} "
-        f"WHERE u.{pk} = %s"
-    )
+    sql = user_and_role_sql(batched=False)
     key = Document._meta.pk.get_db_prep_value(document_id, connection)  # type: ignore[union-attr]
     with connection.cursor() as cursor:
         cursor.execute(sql, [key, user_id])

@@ -243,7 +243,9 @@ def decode(frame: bytes, limits: Limits = DEFAULT_LIMITS) -> Message:
         else:
             raise ProtocolError(f"unknown sync message type {sync_kind}")
     elif kind == MessageType.AWARENESS:
-        message = AwarenessMessage(reader.var_bytes(), [])  # entries: read by the check below
+        payload = reader.var_bytes()
+        reader.done()  # the framing first, then what the body claims
+        return AwarenessMessage(payload, check_awareness(payload, limits))
     elif kind == MessageType.QUERY_AWARENESS:
         message = QueryAwareness()
     elif kind == MessageType.AUTH:
@@ -259,8 +261,6 @@ def decode(frame: bytes, limits: Limits = DEFAULT_LIMITS) -> Message:
         check_state_vector(message.state_vector, limits.max_clients)
     elif isinstance(message, SyncStep2 | SyncUpdate):
         check_update_header(message.update, limits.max_clients)
-    elif isinstance(message, AwarenessMessage):
-        message = AwarenessMessage(message.payload, check_awareness(message.payload, limits))
     return message
 
 

@@ -19,6 +19,7 @@ as Django's `OperationalError`, as the ORM would raise it.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -27,10 +28,11 @@ from uuid import UUID
 import psycopg
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
-from django.db import OperationalError
+from django.db import OperationalError, connection
 
-from documents.models import Document, Membership, Profile
+from documents.models import Document
 from documents.per_loop import PerLoop
+from documents.permissions import ROLE_COLUMNS, role_joins
 from documents.storage.loop_connection import LoopConnection
 
 K = TypeVar("K")
@@ -123,7 +125,7 @@ class AccessReads:
 
     async def _fetch_users(self, wanted: list[tuple[Any, UUID | None]]) -> list[UserRow | None]:
         rows = await self._query(
-            _users_sql(),
+            user_and_role_sql(batched=True),
             [list(range(len(wanted))), [int(u) for u, _ in wanted], [d for _, d in wanted]],
         )
         by_index: dict[int, UserRow] = {row[0]: row[1:] for row in rows}
@@ -148,25 +150,35 @@ class AccessReads:
 reads: PerLoop[AccessReads] = PerLoop(AccessReads)
 
 
+@functools.cache
 def _sessions_sql() -> str:
-    table = Session._meta.db_table
+    table = connection.ops.quote_name(Session._meta.db_table)
     return (
-        f'SELECT session_key, session_data FROM "{table}" '
+        f"SELECT session_key, session_data FROM {table} "
         "WHERE session_key = ANY(%s) AND expire_date > %s"
     )
 
 
-def _users_sql() -> str:
+@functools.cache
+def user_and_role_sql(*, batched: bool) -> str:
+    """The statement of `user_row`: for arrays of numbers, user ids and document ids
+    (PostgreSQL), or for one user id and one document id (any database: %s, %s). The user is
+    u, the document d (NULL when it does not exist, is in the trash, or none was asked)."""
+    quote = connection.ops.quote_name
     meta = get_user_model()._meta
-    pk = meta.pk.column  # type: ignore[union-attr]
-    columns = ", ".join(f'u."{column}"' for column in user_columns())
+    users, pk = quote(meta.db_table), f"u.{quote(meta.pk.column)}"  # type: ignore[union-attr]
+    columns = ", ".join(f"u.{quote(column)}" for column in user_columns())
+    if batched:
+        head = (
+            f"SELECT r.n, {columns}, {ROLE_COLUMNS} "
+            "FROM unnest(%s::int[], %s::bigint[], %s::uuid[]) AS r(n, user_id, document_id) "
+            f"JOIN {users} u ON {pk} = r.user_id"
+        )
+        document, where = "r.document_id", ""
+    else:
+        head = f"SELECT {columns}, {ROLE_COLUMNS} FROM {users} u"
+        document, where = "%s", f" WHERE {pk} = %s"
     return (
-        f"SELECT r.n, {columns}, d.owner_id, d.title, m.role, p.caret_color "
-        "FROM unnest(%s::int[], %s::bigint[], %s::uuid[]) AS r(n, user_id, document_id) "
-        f'JOIN "{meta.db_table}" u ON u."{pk}" = r.user_id '
-        f'LEFT JOIN "{Document._meta.db_table}" d '
-        "ON d.id = r.document_id AND d.trashed_at IS NULL "
-        f'LEFT JOIN "{Membership._meta.db_table}" m '
-        f'ON m.document_id = d.id AND m.user_id = u."{pk}" '
-        f'LEFT JOIN "{Profile._meta.db_table}" p ON p.user_id = u."{pk}"'
+        f"{head} LEFT JOIN {quote(Document._meta.db_table)} d "
+        f"ON d.id = {document} AND d.trashed_at IS NULL {role_joins(pk)}{where}"
     )
