@@ -325,6 +325,8 @@ class Bench:
         from bench.services import create_database
 
         name = f"bench_{self.run_id}_{label.replace('-', '_')}"
+        if name in self.databases:  # the scenario's next round (--rounds)
+            name = f"{name}_{sum(db.startswith(name) for db in self.databases) + 1}"
         connections.close_all()
         create_database(name, template=self.template)
         self.databases.append(name)

@@ -379,9 +379,29 @@ def print_scenario(name: str, results: dict[str, dict[str, Any]], bars: dict[str
     for kind, r in ok.items():
         for line in r.get("server_log", {}).get("first_problems", [])[:4]:
             print(f"  {kind} log: {line[:200]}")
+    if (line := rounds_line(name, ok)) is not None:
+        print(line)
     if bars:
         print("  bar: " + ", ".join(f"{'PASS' if v else 'MISS'} {k}" for k, v in bars.items()))
     sys.stdout.flush()
+
+
+ROUNDS_FIGURE = {"herd": "all synced ms", "ingest": "updates/s", "cold-open": "open ms"}
+
+
+def rounds_line(name: str, results: dict[str, dict[str, Any]]) -> str | None:
+    """Each round's figure per server (`--rounds`, bench/rounds.py); None after one round."""
+    parts = []
+    for kind, r in results.items():
+        values = r.get("rounds") or []
+        if len(values) > 1:
+            parts.append(
+                f"{kind} " + " / ".join(fmt(v) if v is not None else "error" for v in values)
+            )
+    if not parts:
+        return None
+    figure = ROUNDS_FIGURE.get(name, "p99 ms")
+    return f"  rounds ({figure}; the median round is reported): " + "; ".join(parts)
 
 
 def headline(name: str, r: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ keystroke latency (bench/browser_latency.py).
     .venv/bin/python bench/run.py --quick               # shorter loads (about 6 minutes)
     .venv/bin/python bench/run.py --only a b --servers project hocuspocus --skip-browser
     .venv/bin/python bench/run.py --json /tmp/bench.json --strict
+    .venv/bin/python bench/run.py --only a c --rounds 3   # each server's median of 3 runs
 
 Scenarios (see bench/README.md): a, a-caret, b, c (edit loads), herd, ingest, scale, and
 cold-open (the project's store only; run when named). Each scenario runs on fresh servers; the
@@ -37,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import secrets
 
-from bench import references
+from bench import references, rounds
 from bench.common import ROOT, log
 from bench.harness import YCLIENTS, Bench
 from bench.procstat import wait_for_idle
@@ -100,6 +101,20 @@ def browser_latency(redis_url: str, keys: int, tmp: Path) -> dict[str, Any]:
     return figures
 
 
+def run_once(bench: Bench, name: str, kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    """One scenario on one server, on fresh servers; a run that fails gives {"error": ...}."""
+    background = wait_for_idle(args.wait_idle, args.idle_threshold)
+    t0 = time.monotonic()
+    try:
+        result = SCENARIOS[name](bench, kind)
+    except Exception as exc:  # one broken run must not hide the others' figures
+        log(f"{name} on {kind} could not run: {exc!r}")
+        result = {"error": str(exc)[:500]}
+    result["background_cores_before"] = background
+    result["elapsed_s"] = time.monotonic() - t0
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -142,10 +157,20 @@ def main(argv: list[str] | None = None) -> int:
         help="sample the project's servers with py-spy over each load and print where they spend"
         " their time (needs the bench extra: pip install -e '.[bench]')",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run every scenario N times on each server, the servers taking turns, and report"
+        " each server's median round (noisy machines: one run's ratio can be noise)",
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a bar is missed")
     parser.add_argument("--json", metavar="PATH", help="also write every figure as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the databases and temp files")
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if shutil.which("node") is None:
         parser.error("node is not on PATH")
     if not (YCLIENTS / "node_modules" / "@hocuspocus" / "provider").is_dir():
@@ -166,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     bench.production = True
     bench.template = template
     env = environment()
-    results: dict[str, Any] = {"environment": env, "scenarios": {}, "bars": {}}
+    results: dict[str, Any] = {"environment": env, "scenarios": {}, "bars": {}, "rounds": {}}
     started = time.monotonic()
     log(f"template database {template}, Redis {redis_url}, temp files in {tmp}")
     create_database(template)
@@ -181,21 +206,18 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         for name in args.only:
-            per_kind: dict[str, Any] = {}
-            for kind in args.servers:
-                if name in PROJECT_ONLY and kind != "project":
-                    continue
-                log(f"scenario {name} on {kind}")
-                background = wait_for_idle(args.wait_idle, args.idle_threshold)
-                t0 = time.monotonic()
-                try:
-                    result = SCENARIOS[name](bench, kind)
-                except Exception as exc:  # one broken run must not hide the others' figures
-                    log(f"{name} on {kind} could not run: {exc!r}")
-                    result = {"error": str(exc)[:500]}
-                result["background_cores_before"] = background
-                result["elapsed_s"] = time.monotonic() - t0
-                per_kind[kind] = result
+            kinds = [k for k in args.servers if name not in PROJECT_ONLY or k == "project"]
+            runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
+            for round_index in range(args.rounds):
+                for kind in rounds.turns(kinds, round_index):
+                    log(
+                        f"scenario {name} on {kind}"
+                        + (f", round {round_index + 1}" if args.rounds > 1 else "")
+                    )
+                    runs[kind].append(run_once(bench, name, kind, args))
+            if args.rounds > 1:
+                results["rounds"][name] = runs
+            per_kind = {kind: rounds.median_round(name, runs[kind]) for kind in kinds}
             results["scenarios"][name] = per_kind
             results["bars"][name] = judge(name, per_kind)
             print_scenario(name, per_kind, results["bars"][name])
