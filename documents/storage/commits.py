@@ -11,19 +11,58 @@ The connection is the writer's own (one per event loop, so commits stay in
 order), opened with the settings of Django's default database, in autocommit:
 the statement is its own transaction. One that fails for any reason is closed,
 so the writer's retry after a database restart gets a new one; an idle one is
-given back after `idle_seconds` (`loop_connection.py`).
+given back after `idle_seconds` (`loop_connection.py`). The statement itself
+goes over the connection's libpq handle (`pq_statement.py`), prepared once per
+connection unless PREPARE_COMMITS is off.
 """
 
 from __future__ import annotations
 
 import contextlib
+import struct
 from typing import Any
+from uuid import UUID
 
 import psycopg
+from django.utils import timezone
 
 from documents import conf
 from documents.storage import pg_arrays, store
 from documents.storage.loop_connection import LoopConnection, connection_params
+from documents.storage.pq_statement import PqStatement, Row
+
+_UUID, _INT8, _TIMESTAMPTZ = 2950, 20, 1184
+_UUID_ARRAY, _BYTEA_ARRAY, _INT8_ARRAY = 2951, 1001, 1016
+_BINARY, _TEXT = 1, 0
+_INT8_VALUE = struct.Struct("!q")
+
+# Each statement's named parameters in `$n` order, with their types and formats:
+# the arrays go in the binary format `pg_arrays` builds, the time as text.
+_MANY = (
+    ("documents", _UUID_ARRAY, _BINARY),
+    ("data", _BYTEA_ARRAY, _BINARY),
+    ("authors", _INT8_ARRAY, _BINARY),
+    ("now", _TIMESTAMPTZ, _TEXT),
+)
+_ONE = (
+    ("document", _UUID, _BINARY),
+    ("count", _INT8, _BINARY),
+    ("bytes", _INT8, _BINARY),
+    ("data", _BYTEA_ARRAY, _BINARY),
+    ("authors", _INT8_ARRAY, _BINARY),
+    ("now", _TIMESTAMPTZ, _TEXT),
+)
+
+
+def _statement(name: bytes, sql: str, params: tuple[tuple[str, int, int], ...]) -> PqStatement:
+    for n, (param, _, _) in enumerate(params, start=1):
+        sql = sql.replace(f"%({param})s", f"${n}")
+    return PqStatement(
+        name,
+        sql.encode(),
+        types=[oid for _, oid, _ in params],
+        formats=[fmt for _, _, fmt in params],
+    )
 
 
 class AsyncCommits:
@@ -31,22 +70,33 @@ class AsyncCommits:
 
     def __init__(self, idle_seconds: float) -> None:
         self._conn = LoopConnection(idle_seconds)
+        # Built on first use: the SQL needs Django's table names.
+        self._many: PqStatement | None = None
+        self._one: PqStatement | None = None
 
     async def append(self, batch: list[store.Pending]) -> store.Appended:
         """Append the batch in one statement; raises what psycopg raises (the connection is
         closed then)."""
-        prepare = bool(conf.get("PREPARE_COMMITS"))
-        # Only the statement asked to be prepared is (never by counting).
-        threshold = store.NEVER_BY_COUNT if prepare else None
-        async with (
-            self._conn.using(pg_arrays.teach, prepare_threshold=threshold) as conn,
-            conn.cursor() as cursor,
-        ):
-            await cursor.execute(
-                store.append_sql(), store.append_params(batch), prepare=prepare or None
-            )
-            bumped = await cursor.fetchall()
-        return store.appended(batch, bumped)
+        if self._many is None or self._one is None:
+            self._many = _statement(b"collab_append", store.append_sql(), _MANY)
+            self._one = _statement(b"collab_append_one", store.append_sql(one_document=True), _ONE)
+        now = timezone.now().isoformat().encode()
+        data = pg_arrays.byteas([item.data for item in batch]).data
+        authors = pg_arrays.int8s([item.author_id for item in batch]).data
+        document_id = batch[0].document_id
+        statement: PqStatement
+        if all(item.document_id == document_id for item in batch):
+            statement = self._one
+            count = _INT8_VALUE.pack(len(batch))
+            size = _INT8_VALUE.pack(sum(len(item.data) for item in batch))
+            values = [document_id.bytes, count, size, data, authors, now]
+        else:
+            statement = self._many
+            documents = pg_arrays.uuids([item.document_id for item in batch]).data
+            values = [documents, data, authors, now]
+        async with self._conn.using() as conn:
+            rows = await statement.rows(conn, values, prepare=bool(conf.get("PREPARE_COMMITS")))
+        return store.appended(batch, [_bumped(row) for row in rows])
 
     async def answers(self) -> bool:
         """Whether the database takes a new connection and answers on it."""
@@ -65,3 +115,9 @@ class AsyncCommits:
     async def close(self) -> None:
         """Give the connection back (idle, shutdown, tests, or after a failure)."""
         await self._conn.close()
+
+
+def _bumped(row: Row) -> tuple[UUID, int, int, int, int]:
+    """One row of `append_sql` from its text: id, base, last_seq, snapshot_seq, log_bytes."""
+    document_id, base, last_seq, snapshot_seq, log_bytes = (value or b"" for value in row)
+    return UUID(document_id.decode()), int(base), int(last_seq), int(snapshot_seq), int(log_bytes)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import psycopg
@@ -41,31 +41,29 @@ class LoopConnection:
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._lock = asyncio.Lock()
         self._idle: asyncio.TimerHandle | None = None
+        self._used_at = 0.0  # loop time of the last use's end
         self._closing: set[asyncio.Task[None]] = set()
 
     @contextlib.asynccontextmanager
-    async def using(
-        self,
-        opened: Callable[[psycopg.AsyncConnection[Any]], None] | None = None,
-        **options: Any,
-    ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        """The connection, for this task alone; opened with `options` if there is none
-        (`opened` is then called with it). Any error inside closes it."""
+    async def using(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """The connection, for this task alone, opened if there is none. Any error inside
+        closes it."""
         async with self._lock:
-            self._cancel_idle()
             if self._conn is None or self._conn.closed:
                 self._conn = await psycopg.AsyncConnection.connect(
-                    **connection_params(), autocommit=True, **options
+                    **connection_params(), autocommit=True
                 )
-                if opened is not None:
-                    opened(self._conn)
             try:
                 yield self._conn
             except BaseException:
                 await self._close_now()
                 raise
+            # One timer per idle period, not one per use: the group commit uses
+            # this hundreds of times a second.
             loop = asyncio.get_running_loop()
-            self._idle = loop.call_later(self._idle_seconds, self._close_idle)
+            self._used_at = loop.time()
+            if self._idle is None:
+                self._idle = loop.call_at(self._used_at + self._idle_seconds, self._close_idle)
 
     @property
     def backend_pid(self) -> int | None:
@@ -99,7 +97,13 @@ class LoopConnection:
 
     def _close_idle(self) -> None:
         self._idle = None
+        loop = asyncio.get_running_loop()
+        due = self._used_at + self._idle_seconds
+        if loop.time() < due or self._lock.locked():
+            # Used since the timer was set (or in use now): wait for the rest.
+            self._idle = loop.call_at(max(due, loop.time() + 0.001), self._close_idle)
+            return
         # Closing sends a goodbye: a timer's callback cannot await it.
-        task = asyncio.get_running_loop().create_task(self.close())
+        task = loop.create_task(self.close())
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)

@@ -5,13 +5,14 @@ for the next attempt, and an idle one given back."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
 import pytest
 from django.db import connection
 
-from documents.models import DocumentUpdate
+from documents.models import Document, DocumentUpdate
 from documents.storage import store
 from documents.storage.commits import AsyncCommits
 from documents.tests.support.backends import require_postgresql, terminate_backend
@@ -77,5 +78,98 @@ async def test_a_deleted_document_gets_no_rows_and_no_number(document):
         document_id = document.id  # delete() forgets it
         await asyncio.to_thread(lambda: (document.delete(), connection.close()))
         assert (await commits.append([store.Pending(document_id, b"a", None)])).seqs == [None]
+    finally:
+        await commits.close()
+
+
+@pytest.mark.parametrize("prepare", [True, False])
+async def test_the_statement_is_prepared_once_per_connection_unless_told_not_to(
+    document: Any, settings: Any, prepare: bool
+) -> None:
+    settings.COLLAB = {**getattr(settings, "COLLAB", {}), "PREPARE_COMMITS": prepare}
+    commits = AsyncCommits(idle_seconds=10)
+    try:
+        for n in range(3):
+            appended = await commits.append([store.Pending(document.id, b"u%d" % n, None)])
+            assert appended.seqs == [n + 1]
+        async with commits._conn.using() as conn:
+            cursor = await conn.execute("SELECT name FROM pg_prepared_statements")
+            names = [name for (name,) in await cursor.fetchall()]
+        # A batch of one document's updates goes by a statement of its own.
+        assert names == (["collab_append_one"] if prepare else [])
+        # After a lost connection, the new one is prepared afresh.
+        await asyncio.to_thread(terminate_backend, commits._conn.backend_pid)
+        with pytest.raises(psycopg.OperationalError):
+            await commits.append([store.Pending(document.id, b"lost", None)])
+        assert (await commits.append([store.Pending(document.id, b"u3", None)])).seqs == [4]
+    finally:
+        await commits.close()
+
+
+async def test_a_statement_the_database_refuses_raises_its_error_and_the_next_one_runs(
+    document: Any,
+) -> None:
+    """An error about the statement (not the connection) is psycopg's own class for it, so
+    the writer fails the batch instead of retrying it as an outage."""
+    commits = AsyncCommits(idle_seconds=10)
+    try:
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            await commits.append([store.Pending(document.id, b"a", 2**30)])  # no such author
+        assert (await commits.append([store.Pending(document.id, b"b", None)])).seqs == [1]
+        assert await asyncio.to_thread(_rows, document) == [(1, b"b")]
+    finally:
+        await commits.close()
+
+
+def _closing(query: Callable[[], Any]) -> Any:
+    """`query()` on a worker thread's connection, closed after: the test database must be
+    droppable once the test ends."""
+    try:
+        return query()
+    finally:
+        connection.close()
+
+
+async def test_a_batch_of_several_documents_is_numbered_per_document(
+    document: Any, personas: dict[str, Any]
+) -> None:
+    """One document's batch goes by its own statement, a mixed one by the general one:
+    each numbers on from the same counters."""
+    other = await asyncio.to_thread(
+        _closing, lambda: Document.objects.create(title="Other", owner=personas["owner"])
+    )
+    author = personas["editor"].pk
+    commits = AsyncCommits(idle_seconds=10)
+    try:
+        one = await commits.append([store.Pending(document.id, b"a1", author)] * 2)
+        mixed = await commits.append(
+            [
+                store.Pending(other.id, b"b1", None),
+                store.Pending(document.id, b"a3", author),
+                store.Pending(other.id, b"b2", author),
+            ]
+        )
+        again = await commits.append([store.Pending(other.id, b"b3", None)])
+        assert one.seqs == [1, 2] and mixed.seqs == [1, 3, 2] and again.seqs == [3]
+        assert await asyncio.to_thread(_rows, document) == [(1, b"a1"), (2, b"a1"), (3, b"a3")]
+        assert await asyncio.to_thread(_rows, other) == [(1, b"b1"), (2, b"b2"), (3, b"b3")]
+        counters = await asyncio.to_thread(
+            _closing,
+            lambda: list(
+                Document.objects.filter(pk__in=[document.pk, other.pk])
+                .order_by("title")
+                .values_list("title", "last_seq", "log_bytes")
+            ),
+        )
+        assert counters == [("Other", 3, 6), ("Test document", 3, 6)]
+        authors = await asyncio.to_thread(
+            _closing,
+            lambda: list(
+                DocumentUpdate.objects.filter(document=document)
+                .order_by("seq")
+                .values_list("author_id", flat=True)
+            ),
+        )
+        assert authors == [author, author, author]
     finally:
         await commits.close()
