@@ -99,9 +99,12 @@ class LoopConnection:
         self._idle = None
         loop = asyncio.get_running_loop()
         due = self._used_at + self._idle_seconds
-        if loop.time() < due or self._lock.locked():
-            # Used since the timer was set (or in use now): wait for the rest.
-            self._idle = loop.call_at(max(due, loop.time() + 0.001), self._close_idle)
+        if self._lock.locked():
+            # In use now: that use's end starts a new idle period.
+            due = loop.time() + self._idle_seconds
+        if loop.time() < due:
+            # Used since the timer was set: wait for the rest.
+            self._idle = loop.call_at(due, self._close_idle)
             return
         # Closing sends a goodbye: a timer's callback cannot await it.
         task = loop.create_task(self.close())
