@@ -37,7 +37,7 @@ from documents.identity import identity
 from documents.models import Document, Role
 from documents.permissions import document_role_and_color, role_from_row
 from documents.realtime.auth import user_of
-from documents.storage import access_reads, readers
+from documents.storage import access_reads, readers, vendor
 from documents.storage.access_reads import USER_FIELDS, UserRow, user_and_role_sql
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -58,7 +58,7 @@ async def read_access(scope: dict[str, Any], document_id: UUID | None) -> Access
     The scope's session and user are resolved on the way, as `user_of` would.
     """
     session = _unread_session(scope)
-    if connection.vendor != "postgresql" or session is None:
+    if not vendor.on_postgresql() or session is None:
         return await readers.read(access, scope, document_id)
     reads = access_reads.reads.get()
     key = session.session_key

@@ -31,7 +31,7 @@ from uuid import UUID
 from django.db import connection
 
 from documents import conf, metrics
-from documents.storage import background, crdt, store
+from documents.storage import background, crdt, store, vendor
 from documents.storage.commits import AsyncCommits
 from documents.storage.threads import UNREACHABLE, DatabaseThreads
 
@@ -90,7 +90,7 @@ class Writer:
         # One thread, so commits stay in order; no health-check round trip per batch.
         self._thread = DatabaseThreads(threads=1, idle_seconds=IDLE_CONNECTION_SECONDS, reads=False)
         self._commits = AsyncCommits(idle_seconds=IDLE_CONNECTION_SECONDS)
-        self._on_postgresql = connection.vendor == "postgresql"  # read once, not per commit
+        self._on_postgresql = vendor.on_postgresql()  # read once, not per commit
 
     async def run(self, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run a sync database call on the writer's own thread and connection.

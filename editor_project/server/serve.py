@@ -25,8 +25,19 @@ def endpoint(host: str, port: int) -> str:
     return f"tcp:port={port}:interface={interface}:backlog={LISTEN_BACKLOG}"
 
 
-def _freeze_startup_objects() -> None:
-    """Keep the objects loaded at start-up out of every garbage collection.
+# Collect the youngest generation every 10,000 net allocations, not 700. With 1,000
+# editors, the objects that live a few milliseconds (an update's frames, futures
+# and callbacks) survived a collection made every few milliseconds and were
+# promoted, and each time the promoted grew past a quarter of the heap a full
+# collection walked all of it (145,000 objects: 60-140 ms with the event loop
+# stopped, four or five times in 25 s). At 10,000: one full collection in the
+# same 25 s, a young one 3-5 ms, and half the collector's time.
+YOUNG_COLLECTION_THRESHOLD = 10_000
+
+
+def _tune_garbage_collection() -> None:
+    """Keep the objects loaded at start-up out of every garbage collection, and
+    collect the young ones less often.
 
     Django, Twisted and the app are a few hundred thousand objects that live
     as long as the process. A full collection walked them all, stopping the
@@ -37,6 +48,8 @@ def _freeze_startup_objects() -> None:
 
     gc.collect()
     gc.freeze()
+    _, middle, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, middle, oldest)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -60,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
         MailSweeper(interval=sweep_every).start()
     lazy_debug.install()
     masking.install()
-    _freeze_startup_objects()
+    _tune_garbage_collection()
     # Daphne itself refuses frames past the limit (close code 1009) before
     # buffering them, so a huge frame never reaches memory.
     KeepaliveCommandLine().run(

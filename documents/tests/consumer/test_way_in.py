@@ -6,6 +6,7 @@ document at once queued there, and behind each other's reads)."""
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import channels.consumer
@@ -102,3 +103,28 @@ async def test_the_events_socket_reads_its_user_the_same_way(personas, trips):
     assert closed["type"] == "websocket.close"
     assert closed["code"] == CloseCode.NOT_AUTHENTICATED
     assert trips == WAY_IN * 2
+
+
+def _database_handles() -> int:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    return sum(isinstance(o, BaseDatabaseWrapper) for o in gc.get_objects())
+
+
+async def test_sockets_build_no_database_handle_of_their_own(personas, document):
+    # Django's connection handle is per task on the event loop: one touched in a
+    # socket's task is a DatabaseWrapper (and six helpers) kept for that socket.
+    cookie = await database_sync_to_async(session_cookie)(personas["editor"])
+    first = socket(f"/ws/documents/{document.id}", cookie)
+    assert (await first.connect())[0]
+    await first.receive_from()
+    before = _database_handles()
+    comms = [socket(f"/ws/documents/{document.id}", cookie) for _ in range(6)]
+    for comm in comms:
+        assert (await comm.connect())[0]
+        assert isinstance(protocol.decode(await comm.receive_from()), protocol.SyncStep1)
+    events = socket("/ws/events/", cookie)
+    assert (await events.connect())[0]
+    assert _database_handles() == before
+    for comm in [first, *comms, events]:
+        await comm.disconnect()
