@@ -1,17 +1,20 @@
 """A room: one open document in one server process.
 
 The room holds the document's committed content (a pycrdt Doc), the sequence
-number of the last update it delivered, the local connections, and the
+number up to which it delivered every update, the local connections, and the
 document's awareness. It joins the document's Channels group once for the
 whole process, so an update costs one channel-layer message per process, not
 one per editor; local editors are served directly.
 
-Every update reaches editors in sequence order through one task (`_run`):
-updates this process committed, and updates other processes announced on the
-group. Two processes' commits to one document reach each other in any order,
-so an update ahead of the sequence waits (GAP_WAIT_SECONDS) for the ones
-before it; a gap still open then means the channel layer dropped something,
-and the room reads the missing updates from the database before going on.
+Every update reaches editors through one task (`_run`): updates this process
+committed, and updates other processes announced on the group. Two processes'
+commits to one document reach each other in any order, so an announced update
+ahead of the sequence waits (GAP_WAIT_SECONDS) for the ones before it (it may
+build on them); a gap still open then means the channel layer dropped
+something, and the room reads the missing updates from the database before
+going on. An update this process committed builds only on what the room holds
+already (it was accepted against that), so it goes to the editors at once,
+ahead of the gap: `last_seq` stays the end of the unbroken sequence delivered.
 Reading every reordering from the database had queued those reads behind the
 commits and put seconds on every edit with 1,000 editors on two processes.
 Heartbeats carry each process's last sequence too, so a dropped final update
@@ -143,6 +146,7 @@ class Room:
         self.channel = ""
         self.healed = 0
         self._early: dict[int, _Committed | _Announced] = {}  # ahead of the sequence, by seq
+        self._ahead: set[int] = set()  # delivered ahead of the sequence (our own commits)
         self._known = 0  # the highest sequence number known to be committed
         self._gap_timer: asyncio.TimerHandle | None = None
         self._on_idle = on_idle
@@ -322,11 +326,19 @@ class Room:
                 )
 
     async def _deliver_in_order(self, event: _Committed | _Announced) -> None:
-        if event.seq <= self.last_seq:
+        seq = event.seq
+        if seq <= self.last_seq or seq in self._ahead:
             return
-        if event.seq > self.last_seq + 1:
-            self._early[event.seq] = event
-            self._await_gap(event.seq)
+        if seq > self.last_seq + 1:
+            self._await_gap(seq)
+            if isinstance(event, _Committed):
+                # Ours, and accepted on the shadow: everything it builds on is
+                # in `doc` already, so its editors need not wait for the
+                # updates before it to come from the other processes (with two
+                # processes, one update in twenty, 20 ms at the median).
+                await self._deliver_one(event)
+            else:
+                self._early[seq] = event  # it may build on what is missing
             return
         await self._deliver_one(event)
         await self._deliver_early()
@@ -338,12 +350,19 @@ class Room:
 
     async def _deliver_early(self) -> None:
         """Deliver what waited for the sequence to reach it; forget what a heal delivered."""
-        if not self._early and self._gap_timer is None:
+        if not self._early and not self._ahead and self._gap_timer is None:
             return  # every update in order: the usual case, once per update
-        while (event := self._early.pop(self.last_seq + 1, None)) is not None:
-            await self._deliver_one(event)
+        while True:
+            if self.last_seq + 1 in self._ahead:
+                self._ahead.discard(self.last_seq + 1)
+                self.last_seq += 1
+            elif (event := self._early.pop(self.last_seq + 1, None)) is not None:
+                await self._deliver_one(event)
+            else:
+                break
         for seq in [seq for seq in self._early if seq <= self.last_seq]:
             del self._early[seq]
+        self._ahead = {seq for seq in self._ahead if seq > self.last_seq}
         if self._known <= self.last_seq and self._gap_timer is not None:
             self._gap_timer.cancel()
             self._gap_timer = None
@@ -358,7 +377,10 @@ class Room:
 
     def _apply(self, seq: int, update: bytes) -> None:
         """Apply a committed update to `doc`, and keep the shadow in step."""
-        self.last_seq = seq
+        if seq == self.last_seq + 1:
+            self.last_seq = seq
+        else:
+            self._ahead.add(seq)
         applied = False
         if update != store.EMPTY_UPDATE:  # empty: a quarantined entry, as a heal reads it
             with crdt.failures_logged(
@@ -393,6 +415,10 @@ class Room:
             return
         for seq, update in rows:
             if seq <= self.last_seq:
+                continue
+            if seq in self._ahead:  # delivered already, ahead of the gap
+                self._ahead.discard(seq)
+                self.last_seq = seq
                 continue
             self._apply(seq, update)
             self.healed += 1

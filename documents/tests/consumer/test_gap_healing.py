@@ -181,3 +181,70 @@ async def test_updates_arriving_out_of_order_wait_for_each_other_instead_of_the_
             await rooms.close()
         await layers[0].inner.flush()
         await database_sync_to_async(connections.close_all)()
+
+
+class HoldingLayer:
+    """The real layer, except that updates are held until `release`."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.holding = True
+        self.held: list[tuple[str, dict[str, Any]]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
+        if self.holding and message["type"] == "document.update":
+            self.held.append((channel, message))
+            return
+        await self.inner.send(channel, message)
+
+    async def release(self) -> None:
+        self.holding = False
+        for channel, message in self.held:
+            await self.inner.send(channel, message)
+
+
+async def test_our_own_commit_reaches_our_editors_before_the_updates_ahead_of_it_arrive(
+    personas, document, settings
+):
+    # Another process's update is committed first and its relay is slow: the
+    # editors here see their own colleague's update at once, not after it.
+    settings.COLLAB = {**getattr(settings, "COLLAB", {}), "GAP_WAIT_SECONDS": 30.0}
+    prefix = f"ahead{uuid.uuid4().hex[:8]}"
+    slow = HoldingLayer(RedisChannelLayer(hosts=[settings.REDIS_URL], prefix=prefix))
+    fast = RedisChannelLayer(hosts=[settings.REDIS_URL], prefix=prefix)
+    (rooms_a, app_a), (rooms_b, app_b) = registry_with(slow), registry_with(fast)
+    try:
+        alice = await peer_on(app_a, personas["owner"], document).connect()
+        await alice.sync()
+        bob = await peer_on(app_b, personas["editor"], document).connect()
+        await bob.sync()
+        carol = await peer_on(app_b, personas["editor"], document).connect()
+        await carol.sync()
+        room_a, room_b = rooms_a.rooms[document.id], rooms_b.rooms[document.id]
+        start = room_b.last_seq
+        await alice.edit("alice ")
+        deadline = asyncio.get_running_loop().time() + 5
+        while room_a.last_seq == start:
+            assert asyncio.get_running_loop().time() < deadline, "alice's update never committed"
+            await asyncio.sleep(0.01)
+        await bob.edit("bob ")
+        await carol.wait_text("bob ", timeout=3)
+        assert room_b.last_seq == start  # the sequence still waits for alice's
+        await slow.release()
+        for peer in (alice, bob, carol):
+            await peer.receive_until(
+                lambda _, p=peer: "alice" in str(p.text) and "bob" in str(p.text), timeout=5
+            )
+        assert str(alice.text) == str(bob.text) == str(carol.text)
+        assert room_b.last_seq == room_a.last_seq == start + 2
+        assert room_a.healed + room_b.healed == 0
+        for peer in (alice, bob, carol):
+            await peer.close()
+    finally:
+        for rooms in (rooms_a, rooms_b):
+            await rooms.close()
+        await fast.flush()
+        await database_sync_to_async(connections.close_all)()
