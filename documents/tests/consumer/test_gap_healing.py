@@ -206,7 +206,7 @@ class HoldingLayer:
             await self.inner.send(channel, message)
 
 
-async def test_our_own_commit_reaches_our_editors_before_the_updates_ahead_of_it_arrive(
+async def test_our_own_commit_reaches_our_editors_before_the_updates_numbered_before_it_arrive(
     personas, document, settings
 ):
     # Another process's update is committed first and its relay is slow: the
