@@ -349,7 +349,8 @@ class Room:
         await self._deliver(protocol.encode_sync_update(event.update), exclude=sender)
 
     async def _deliver_early(self) -> None:
-        """Deliver what waited for the sequence to reach it; forget what a heal delivered."""
+        """Deliver what waited for the sequence to reach it, step over what went ahead of
+        it, and forget what a heal delivered."""
         if not self._early and not self._ahead and self._gap_timer is None:
             return  # every update in order: the usual case, once per update
         while True:
