@@ -142,6 +142,9 @@ def merge_edit_results(results: list[dict[str, Any]]) -> dict[str, Any]:
     }
     merged["samples"] = [x for r in results for x in r.get("samples", [])]
     merged["latencyMs"] = summarize(merged["samples"])
+    if "crossingSamples" in results[0]:
+        merged["crossingSamples"] = [x for r in results for x in r["crossingSamples"]]
+        merged["crossingLatencyMs"] = summarize(merged["crossingSamples"])
     if "awarenessSamples" in results[0]:
         merged["awarenessSamples"] = [x for r in results for x in r["awarenessSamples"]]
         merged["awarenessLatencyMs"] = summarize(merged["awarenessSamples"])

@@ -192,6 +192,26 @@ def loadgen_cell(r: dict[str, Any]) -> str:
     )
 
 
+def commits_cell(r: dict[str, Any]) -> str:
+    m = r.get("server_metrics")
+    return f"{fmt(m['commit_batches'])}, {fmt(m['updates_per_batch'], 1)}" if m else "-"
+
+
+def commit_times_cell(r: dict[str, Any]) -> str:
+    m = r.get("server_metrics")
+    if not m:
+        return "-"
+    return (
+        f"{fmt(m['commit_mean_ms'], 1)}, {fmt(m['commit_p50_ms_at_most'], 1)},"
+        f" {fmt(m['commit_p99_ms_at_most'], 1)}"
+    )
+
+
+def heals_cell(r: dict[str, Any]) -> str:
+    m = r.get("server_metrics")
+    return f"{fmt(m['gap_heals'])}, {fmt(m['layer_errors'])}" if m else "-"
+
+
 def print_edit(results: dict[str, dict[str, Any]]) -> None:
     lat = lambda r: r["latencyMs"]  # noqa: E731
     rows: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
@@ -221,9 +241,26 @@ def print_edit(results: dict[str, dict[str, Any]]) -> None:
             "other load on the machine",
             lambda r: f"{fmt((r.get('cpu') or {}).get('other_cores'), 2)} cores",
         ),
+        ("commits: batches, updates each", commits_cell),
+        ("  commit ms: mean, p50, p99 at most", commit_times_cell),
+        ("gap heals, layer errors", heals_cell),
         ("client errors", lambda r: errors_text(r["errors"])),
         ("server warnings", lambda r: fmt(r["server_log"]["warnings_errors"])),
     ]
+    two = (results.get("project") or {}).get("two_processes") or {}
+    if "crossingLatencyMs" in two:
+        rows.insert(
+            3,
+            (
+                "  of which across processes p50 / p99",
+                lambda r: (
+                    f"{fmt(r['crossingLatencyMs']['p50'])} / {fmt(r['crossingLatencyMs']['p99'])}"
+                    f" ({fmt(r['crossingLatencyMs']['count'])})"
+                    if r.get("crossingLatencyMs")
+                    else "-"
+                ),
+            ),
+        )
     if any("awarenessLatencyMs" in r for r in results.values()):
         rows.insert(
             3,
@@ -246,7 +283,6 @@ def print_edit(results: dict[str, dict[str, Any]]) -> None:
             ("server + PostgreSQL CPU/edit", with_database_ms),
         ],
     )
-    two = (results.get("project") or {}).get("two_processes")
     if two:
         print("  the project on two processes (half of each document's clients on each):")
         side_by_side({"project": two}, rows)

@@ -11,8 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bench import server_metrics
 from bench.common import log
 from bench.harness import Bench, Deployment, check_stored, stored_text
+from bench.services import Server
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,17 @@ def finish(result: dict[str, Any], deployment: Deployment) -> dict[str, Any]:
     result["server_processes"] = len(deployment.servers)
     result["server_log"] = deployment.log_summary()
     result.pop("samples", None)
+    result.pop("crossingSamples", None)
     result.pop("awarenessSamples", None)
     return result
+
+
+def read_server_metrics(deployment: Deployment) -> dict[str, Any] | None:
+    try:
+        return server_metrics.summary([s.url for s in deployment.servers if isinstance(s, Server)])
+    except OSError as exc:  # a figure missing is no reason to lose the run's others
+        log(f"could not read the servers' /metrics: {exc}")
+        return None
 
 
 def edit_run(
@@ -113,6 +124,7 @@ def edit_run(
         result = bench.run_generators(configs, deployment, f"{name}-{kind}-{processes}")
         if kind == "project":
             result["stored"] = check_stored(result)
+            result["server_metrics"] = read_server_metrics(deployment)
     finally:
         deployment.stop()
     result["title"] = (

@@ -141,6 +141,8 @@ const errors = {
 }
 const sendTimes = new Map() // "gid.n" -> performance.now() at insert
 const latencies = [] // ms, one per (observer, marker from another client)
+const byGid = [] // every client, by its gid
+const crossingLatencies = [] // several servers: the samples whose sender used another server
 const buckets = [] // per second of send time since the load started: latencies
 let loadStart = 0
 const awLatencies = [] // ms, caret move -> seen at a full client
@@ -155,6 +157,7 @@ const syncKind = (decoder) => {
 class BenchClient {
   constructor ({ gid, doc, index, documentId, cookie, full }) {
     this.gid = gid
+    byGid[gid] = this
     this.docIndex = doc
     this.index = index
     this.full = full
@@ -200,6 +203,7 @@ class BenchClient {
             const sent = sendTimes.get(key)
             if (sent !== undefined && measuring) {
               latencies.push(t - sent)
+              if (bases.length > 1 && byGid[+m[1]]?.base !== this.base) crossingLatencies.push(t - sent)
               const b = Math.max(0, Math.floor((sent - loadStart) / 1000))
               ;(buckets[b] ||= []).push(t - sent)
             }
@@ -560,6 +564,7 @@ const runEdit = async () => {
     sentPerSecond: sent / loadSeconds,
     sentOffline: clients.reduce((n, c) => n + c.sentOffline, 0),
     latencyMs: summarize(latencies),
+    ...(bases.length > 1 ? { crossingLatencyMs: summarize(crossingLatencies) } : {}),
     // Latency by the second (of send time) since the load started: spikes line up with
     // server events such as compactions.
     latencyBySecond: Array.from(buckets, (b, i) => ({ second: i, ...summarize(b || []) })),
@@ -572,6 +577,9 @@ const runEdit = async () => {
     perDoc
   }
   if (cfg.samples) result.samples = latencies.map((x) => Math.round(x * 100) / 100)
+  if (cfg.samples && bases.length > 1) {
+    result.crossingSamples = crossingLatencies.map((x) => Math.round(x * 100) / 100)
+  }
   if (A > 0 || caretPerEdit) {
     result.awarenessLatencyMs = summarize(awLatencies)
     if (cfg.samples) result.awarenessSamples = awLatencies.map((x) => Math.round(x * 100) / 100)
