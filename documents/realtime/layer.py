@@ -9,13 +9,15 @@ what nobody is subscribed to at that moment (a Redis restart, a process
 reconnecting); rooms heal updates from the database and presence from
 heartbeats and hellos, as they do for the other layer's full channels.
 
-Publishes are pipelined. The stock shard holds one lock across each PUBLISH's
-round trip, so a process's publishes went out one at a time: with 1,000 edits
-a second crossing between two processes, heartbeats queued behind updates past
-their 2 s timeout, rooms took the layer for lost and healed everything from the
-database. Here what is published while a pipeline is in flight goes out
-together in the next one, in order, one round trip for all of them.
-`send_soon` hands a message to that queue without waiting for its round trip:
+Publishes do not wait for each other. The stock shard holds one lock across
+each PUBLISH's round trip, so a process's publishes went out one at a time:
+with 1,000 edits a second crossing between two processes, heartbeats queued
+behind updates past their 2 s timeout, rooms took the layer for lost and
+healed everything from the database. For a plain address each publish is
+written at once onto a connection of the shard's own (`resp_publisher.py`);
+for any other (TLS, Sentinel, connection options) what is published while a
+redis-py pipeline is in flight goes out together in the next one. Either way
+in order. `send_soon` hands a message over without waiting for Redis's reply:
 a room relays its updates and carets to the other processes with it, so its
 own editors never wait on Redis.
 
@@ -46,6 +48,8 @@ from channels_redis.utils import _wrap_close
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from documents.realtime.resp_publisher import RespPublisher
+
 logger = logging.getLogger(__name__)
 
 
@@ -54,6 +58,7 @@ class _Shard(RedisSingleShardConnection):  # type: ignore[misc]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._publisher = RespPublisher.for_host(self.host)
         self._outbox: list[tuple[str, bytes, asyncio.Future[None]]] = []
         self._sending: asyncio.Task[None] | None = None
 
@@ -61,7 +66,9 @@ class _Shard(RedisSingleShardConnection):  # type: ignore[misc]
         await self.publish_soon(channel, message)
 
     def publish_soon(self, channel: str, message: bytes) -> asyncio.Future[None]:
-        """Queue the publish for the next pipeline; the future is done when Redis has it."""
+        """Publish after everything published before; the future is done when Redis has it."""
+        if self._publisher is not None:
+            return self._publisher.publish_soon(channel, message)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._outbox.append((channel, message, future))
         if self._sending is None:
@@ -160,6 +167,9 @@ class _Shard(RedisSingleShardConnection):  # type: ignore[misc]
                 await asyncio.sleep(1)
 
     async def flush(self) -> None:
+        if self._publisher is not None:
+            self._publisher.close()
+            self._publisher = RespPublisher.for_host(self.host)
         if self._sending is not None:
             self._sending.cancel()
             await asyncio.gather(self._sending, return_exceptions=True)

@@ -1,5 +1,6 @@
-"""The Redis pub/sub layer's publishes (documents/realtime/layer.py): what is sent while a
-round trip is in flight goes out together in the next, in order, and a Redis that cannot be
+"""The Redis pub/sub layer's publishes (documents/realtime/layer.py): in order, on the
+publisher of its own for a plain address and on redis-py's pipelines for any other (what is
+sent while a round trip is in flight goes out together in the next); a Redis that cannot be
 reached fails the sends instead of holding them."""
 
 from __future__ import annotations
@@ -19,12 +20,19 @@ from documents.realtime.layer import PubSubChannelLayer, _Shard
 pytestmark = pytest.mark.usefixtures("integration")
 
 
-async def test_concurrent_sends_arrive_in_order_in_fewer_round_trips() -> None:
-    layer = PubSubChannelLayer(hosts=[settings.REDIS_URL], prefix=f"pipe{uuid.uuid4().hex[:8]}")
+def test_a_plain_address_publishes_over_the_publisher_and_any_other_over_pipelines() -> None:
+    assert _Shard({"address": settings.REDIS_URL}, None)._publisher is not None
+    assert _Shard({"address": settings.REDIS_URL, "socket_timeout": 5}, None)._publisher is None
+
+
+async def test_concurrent_sends_over_pipelines_arrive_in_order_in_fewer_round_trips() -> None:
+    # An option beside the address: redis-py's connection, not the layer's publisher.
+    host = {"address": settings.REDIS_URL, "socket_connect_timeout": 5}
+    layer = PubSubChannelLayer(hosts=[host], prefix=f"pipe{uuid.uuid4().hex[:8]}")
     try:
         channel = await layer.new_channel()
         shard = layer._get_layer()._shards[0]
-        assert isinstance(shard, _Shard)
+        assert isinstance(shard, _Shard) and shard._publisher is None
         pipelines = 0
         send = shard._send
 
@@ -60,8 +68,12 @@ async def test_sends_to_a_redis_that_is_not_there_fail_instead_of_waiting() -> N
         await layer.flush()
 
 
-async def test_sends_not_awaited_keep_their_order_among_awaited_ones() -> None:
-    layer = PubSubChannelLayer(hosts=[settings.REDIS_URL], prefix=f"soon{uuid.uuid4().hex[:8]}")
+@pytest.mark.parametrize("options", [{}, {"socket_connect_timeout": 5}], ids=["own", "pipelines"])
+async def test_sends_not_awaited_keep_their_order_among_awaited_ones(
+    options: dict[str, Any],
+) -> None:
+    host = {"address": settings.REDIS_URL, **options}
+    layer = PubSubChannelLayer(hosts=[host], prefix=f"soon{uuid.uuid4().hex[:8]}")
     try:
         channel = await layer.new_channel()
         sent = []
