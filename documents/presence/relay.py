@@ -75,6 +75,9 @@ class AwarenessRelay:
             self._queue(gone, to_group=True)
             await self.flush()
 
+    def knows(self, origin: str) -> bool:
+        return self.presence.knows(origin)
+
     def heard_from(self, origin: str) -> bool:
         """Another process spoke; True when we had not (or no longer) known it."""
         return self.presence.heard_from(origin)

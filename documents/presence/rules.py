@@ -317,6 +317,10 @@ class Presence:
         for origin in self._heard:
             self._heard[origin] = now
 
+    def knows(self, origin: str) -> bool:
+        """Whether `origin` is a process heard from and not expired since."""
+        return origin in self._heard
+
     def heard_from(self, origin: str) -> bool:
         """Another process is alive; True if it was unknown (or had been expired)."""
         new = origin not in self._heard

@@ -21,6 +21,12 @@ in order. `send_soon` hands a message over without waiting for Redis's reply:
 a room relays its updates and carets to the other processes with it, so its
 own editors never wait on Redis.
 
+A channel can also be given a handler that takes its messages as they are
+read off the socket (`handle_directly`): a room takes its peers' updates that
+way, without two more hops through the channel's queue and its listen loop,
+each a turn of a busy event loop (1,000 editors on two processes: p99 of the
+updates that cross 83-124 -> 57-67 ms).
+
 Two more changes to the stock layer (channels-redis 4.3), both for a Redis
 that is down or restarted:
 
@@ -37,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from channels_redis.pubsub import (
@@ -166,6 +173,20 @@ class _Shard(RedisSingleShardConnection):  # type: ignore[misc]
                 logger.exception("Unexpected exception in receive task")
                 await asyncio.sleep(1)
 
+    def _receive_message(self, message: dict[str, Any] | None) -> None:
+        if message is not None:
+            name = message["channel"]
+            handler = self.channel_layer.handlers.get(
+                name.decode() if isinstance(name, bytes) else name
+            )
+            if handler is not None:
+                try:
+                    if handler(self.channel_layer.channel_layer.deserialize(message["data"])):
+                        return
+                except Exception:
+                    logger.exception("the handler of %s failed; the message is queued", name)
+        super()._receive_message(message)
+
     async def flush(self) -> None:
         if self._publisher is not None:
             self._publisher.close()
@@ -179,6 +200,7 @@ class _Shard(RedisSingleShardConnection):  # type: ignore[misc]
 class _LoopLayer(RedisPubSubLoopLayer):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.handlers: dict[str, Callable[[dict[str, Any]], bool]] = {}
         stock: list[Any] = getattr(self, "_shards")  # noqa: B009 (untyped in channels_redis)
         self._shards = [_Shard(shard.host, self) for shard in stock]
 
@@ -214,6 +236,14 @@ class PubSubChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
         sent before it, and the future says when Redis took it (or why it did not)."""
         layer: _LoopLayer = self._get_layer()
         return layer.send_soon(channel, message)
+
+    def handle_directly(self, channel: str, handler: Callable[[dict[str, Any]], bool]) -> None:
+        """Give `channel`'s messages to `handler` as they are read off the socket, ahead of
+        `receive`; what it returns False for (or raises on) is queued for `receive` as usual."""
+        self._get_layer().handlers[channel] = handler
+
+    def stop_handling(self, channel: str) -> None:
+        self._get_layer().handlers.pop(channel, None)
 
     def _get_layer(self) -> Any:
         loop = asyncio.get_running_loop()

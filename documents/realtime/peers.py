@@ -131,6 +131,8 @@ class Peers:
         # The default prefix matters: channels_redis's list-based layer serves
         # every process-local channel from one shared list, named after it.
         self.channel = await self.layer.new_channel()
+        if isinstance(self.layer, PubSubChannelLayer):
+            self.layer.handle_directly(self.channel, self._update_read)
         try:
             await self._call(self.layer.group_add(self.group, self.channel))
         except Exception as exc:
@@ -162,6 +164,8 @@ class Peers:
             _, stuck = await asyncio.wait(tasks, timeout=LAYER_CALL_SECONDS)
             if stuck:
                 logger.warning("room %s: %d tasks did not stop", self.document_id, len(stuck))
+        if self.channel and isinstance(self.layer, PubSubChannelLayer):
+            self.layer.stop_handling(self.channel)
         if self.channel:
             try:
                 await self._call(presence_registry.withdraw(self.document_id, self.channel))
@@ -270,6 +274,26 @@ class Peers:
                 continue
             delay = RETRY_FIRST_SECONDS
             await self._dispatch(message)
+
+    def _update_read(self, message: dict[str, Any]) -> bool:
+        """A peer's update, straight from the layer's socket reader: to the room now,
+        without the hops through the channel's queue and this room's listen loop.
+
+        Only from a peer already known (a new one is greeted by `_dispatch`).
+        The listen loop's clock is not moved: it measures how far the loop has
+        listened, and the heartbeats that tell it are still in the queue.
+        """
+        origin = message.get("origin")
+        if (
+            message.get("type") != "document.update"
+            or not origin
+            or origin == self.channel
+            or not self.awareness.knows(origin)
+        ):
+            return False
+        self.awareness.heard_from(origin)
+        self.host.peer_update(message["seq"], message["update"])
+        return True
 
     async def _dispatch(self, message: dict[str, Any]) -> None:
         origin = message.get("origin")

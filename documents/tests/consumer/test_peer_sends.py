@@ -59,16 +59,16 @@ async def test_local_editors_get_updates_while_redis_holds_the_publishes(
     room_a = rooms_a.rooms[document.id]
     await _until(lambda: room_a.awareness.peers(), 5, "process a to know process b")
 
-    # From here process a's publishes reach Redis and never come back answered.
-    shard = layer_a._get_layer()._shards[0]
-    stuck = asyncio.Event()
-    send = shard._send
+    # From here process a's publishes are held and never answered.
+    publisher = layer_a._get_layer()._shards[0]._publisher
+    assert publisher is not None
+    held: list[asyncio.Future[None]] = []
 
-    async def hang() -> None:
-        await stuck.wait()
-        await send()
+    def hold(channel: str, message: bytes) -> asyncio.Future[None]:
+        held.append(asyncio.get_running_loop().create_future())
+        return held[-1]
 
-    shard._send = hang  # type: ignore[method-assign]
+    publisher.publish_soon = hold  # type: ignore[method-assign]
     started = time.monotonic()
     for i in range(5):
         await alice.edit_alone(f"local {i};")
@@ -76,7 +76,9 @@ async def test_local_editors_get_updates_while_redis_holds_the_publishes(
     # next one must not wait for that publish (2 s each before giving up).
     await carol.wait_text(str(alice.text), timeout=1.5)
     assert time.monotonic() - started < 1.5
-    stuck.set()
+    assert len(held) >= 5, "the updates were not published"
+    for future in held:
+        future.set_result(None)
     await alice.close()
     await carol.close()
     await bob.close()
@@ -96,5 +98,38 @@ async def test_updates_sent_without_waiting_reach_the_peer_through_the_layer(
         await alice.edit_alone(f"{i};")
     await bob.wait_text(str(alice.text), timeout=5)
     assert rooms_b.rooms[document.id].healed == 0, "updates were missed and read from the database"
+    await alice.close()
+    await bob.close()
+
+
+async def test_a_peers_update_reaches_the_room_while_its_listen_loop_is_held(
+    two_processes, personas, document
+):
+    """Updates from a known peer go to the room as they are read off the layer's socket,
+    not behind everything else in the room's channel (heartbeats, carets)."""
+    _, ((rooms_a, app_a), (rooms_b, app_b)) = two_processes
+    alice = await peer_on(app_a, personas["owner"], document).connect()
+    await alice.sync()
+    bob = await peer_on(app_b, personas["editor"], document).connect()
+    await bob.sync()
+    room_a, room_b = rooms_a.rooms[document.id], rooms_b.rooms[document.id]
+    await _until(
+        lambda: room_a.awareness.peers() and room_b.awareness.peers(),
+        5,
+        "the processes to know each other",
+    )
+    release = asyncio.Event()
+    dispatch = room_b.peers._dispatch
+
+    async def held(message: dict[str, Any]) -> None:
+        await release.wait()
+        await dispatch(message)
+
+    room_b.peers._dispatch = held  # type: ignore[method-assign]
+    for i in range(10):
+        await alice.edit_alone(f"{i};")
+    await bob.wait_text(str(alice.text), timeout=3)
+    assert room_b.healed == 0, "read from the database, not heard from the peer"
+    release.set()
     await alice.close()
     await bob.close()
