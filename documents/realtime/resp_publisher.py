@@ -27,7 +27,7 @@ import asyncio
 import collections
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -69,8 +69,8 @@ class _Replies(asyncio.Protocol):
         self._on_lost = on_lost
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # Any event loop's stream transport: some loops' (uvloop's) are not asyncio.Transport's.
+        self.transport = cast(asyncio.Transport, transport)
         self.open = True
 
     def send(self, data: bytes, future: asyncio.Future[None]) -> None:
