@@ -232,8 +232,8 @@ class _LoopLayer(RedisPubSubLoopLayer):  # type: ignore[misc]
 
 class PubSubChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
     def send_soon(self, channel: str, message: dict[str, Any]) -> asyncio.Future[None]:
-        """`send` without waiting: the message joins the next pipeline, after every message
-        sent before it, and the future says when Redis took it (or why it did not)."""
+        """`send` without waiting: the message goes out after every message sent before it,
+        and the future says when Redis took it (or why it did not)."""
         layer: _LoopLayer = self._get_layer()
         return layer.send_soon(channel, message)
 
