@@ -164,9 +164,9 @@ class Peers:
             _, stuck = await asyncio.wait(tasks, timeout=LAYER_CALL_SECONDS)
             if stuck:
                 logger.warning("room %s: %d tasks did not stop", self.document_id, len(stuck))
-        if self.channel and isinstance(self.layer, PubSubChannelLayer):
-            self.layer.stop_handling(self.channel)
         if self.channel:
+            if isinstance(self.layer, PubSubChannelLayer):
+                self.layer.stop_handling(self.channel)
             try:
                 await self._call(presence_registry.withdraw(self.document_id, self.channel))
                 await self._call(self.group_send(messages.room_bye(self.channel)))

@@ -25,15 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import logging
 from collections.abc import Callable
 from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
-
-logger = logging.getLogger(__name__)
 
 CONNECT_SECONDS = 2.0
 # Publishes awaiting Redis's reply, beyond which new ones fail at once: a Redis
@@ -47,15 +44,6 @@ def command(*parts: bytes) -> bytes:
     for part in parts:
         out.append(b"$%d\r\n%s\r\n" % (len(part), part))
     return b"".join(out)
-
-
-def publish_command(channel: bytes, message: bytes) -> bytes:
-    return b"*3\r\n$7\r\nPUBLISH\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
-        len(channel),
-        channel,
-        len(message),
-        message,
-    )
 
 
 class _Replies(asyncio.Protocol):
@@ -148,7 +136,7 @@ class RespPublisher:
         if self._closed:
             future.set_exception(RedisConnectionError("the publisher is closed"))
             return future
-        data = publish_command(channel.encode(), message)
+        data = command(b"PUBLISH", channel.encode(), message)
         replies = self._replies
         if replies is not None and replies.open and not self._backlog:
             if len(replies.waiting) >= MAX_IN_FLIGHT:

@@ -16,6 +16,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from devtools.ports import free_port
 from documents.realtime.layer import PubSubChannelLayer, _Shard
+from documents.tests.support.polling import until
 
 pytestmark = pytest.mark.usefixtures("integration")
 
@@ -116,7 +117,7 @@ async def test_a_subscription_whose_connection_is_killed_is_made_again() -> None
         channel = await layer.new_channel()
         receiver = asyncio.create_task(receiving(channel))
         await layer.send(channel, {"type": "t", "n": 0})
-        await _until(lambda: received == [0], "the first message")
+        await until(lambda: received == [0], "the first message")
         connection = layer._get_layer()._shards[0]._pubsub.connection
         host, port = connection._writer.get_extra_info("sockname")[:2]
         assert await killer.client_kill(f"{host}:{port}")
@@ -132,10 +133,3 @@ async def test_a_subscription_whose_connection_is_killed_is_made_again() -> None
     finally:
         await killer.aclose()
         await layer.flush()
-
-
-async def _until(condition: Any, what: str, timeout: float = 5) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.01)

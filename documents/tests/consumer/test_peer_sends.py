@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import connections
 
 from documents.realtime.layer import PubSubChannelLayer
+from documents.tests.support.polling import until
 from documents.tests.support.wsclient import peer_on, registry_with
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("integration")]
@@ -35,14 +36,6 @@ async def two_processes():
     await database_sync_to_async(connections.close_all)()
 
 
-async def _until(condition: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
-
-
 async def test_local_editors_get_updates_while_redis_holds_the_publishes(
     two_processes, personas, document
 ):
@@ -57,7 +50,7 @@ async def test_local_editors_get_updates_while_redis_holds_the_publishes(
     await bob.wait_text("seen everywhere;", timeout=5)
     await carol.wait_text("seen everywhere;", timeout=5)
     room_a = rooms_a.rooms[document.id]
-    await _until(lambda: room_a.awareness.peers(), 5, "process a to know process b")
+    await until(lambda: room_a.awareness.peers(), "process a to know process b")
 
     # From here process a's publishes are held and never answered.
     publisher = layer_a._get_layer()._shards[0]._publisher
@@ -93,7 +86,7 @@ async def test_updates_sent_without_waiting_reach_the_peer_through_the_layer(
     bob = await peer_on(app_b, personas["editor"], document).connect()
     await bob.sync()
     room_a = rooms_a.rooms[document.id]
-    await _until(lambda: room_a.awareness.peers(), 5, "process a to know process b")
+    await until(lambda: room_a.awareness.peers(), "process a to know process b")
     for i in range(40):
         await alice.edit_alone(f"{i};")
     await bob.wait_text(str(alice.text), timeout=5)
@@ -113,9 +106,8 @@ async def test_a_peers_update_reaches_the_room_while_its_listen_loop_is_held(
     bob = await peer_on(app_b, personas["editor"], document).connect()
     await bob.sync()
     room_a, room_b = rooms_a.rooms[document.id], rooms_b.rooms[document.id]
-    await _until(
+    await until(
         lambda: room_a.awareness.peers() and room_b.awareness.peers(),
-        5,
         "the processes to know each other",
     )
     release = asyncio.Event()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -15,7 +15,8 @@ from django.conf import settings
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
-from documents.realtime.resp_publisher import RespPublisher, publish_command
+from documents.realtime.resp_publisher import RespPublisher, command
+from documents.tests.support.polling import until
 
 pytestmark = pytest.mark.usefixtures("integration")
 
@@ -166,7 +167,7 @@ async def test_a_killed_connection_is_opened_again_by_the_next_publish(
     assert replies is not None and replies.transport is not None
     host, port = replies.transport.get_extra_info("sockname")[:2]
     assert await admin.client_kill(f"{host}:{port}")
-    await _until(lambda: publisher._replies is None, "the publisher to see the kill")
+    await until(lambda: publisher._replies is None, "the publisher to see the kill")
     await asyncio.wait_for(publisher.publish_soon(channel, b"after"), 5)
     assert await _messages(pubsub, 2) == [b"before", b"after"]
 
@@ -197,13 +198,6 @@ def test_only_plain_addresses_are_served(host: dict[str, Any], served: bool) -> 
 
 
 def test_the_command_is_redis_wire_format() -> None:
-    assert publish_command(b"ch", b"a\r\nb") == (
+    assert command(b"PUBLISH", b"ch", b"a\r\nb") == (
         b"*3\r\n$7\r\nPUBLISH\r\n$2\r\nch\r\n$4\r\na\r\nb\r\n"
     )
-
-
-async def _until(condition: Callable[[], bool], what: str, timeout: float = 5) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.01)
